@@ -1,0 +1,3 @@
+from codectx.cli import main
+
+raise SystemExit(main())

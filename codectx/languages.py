@@ -1,0 +1,45 @@
+"""Language detection through pygments' lexer lookup by file name, then by content (shebangs)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pygments.lexers import get_lexer_for_filename, guess_lexer
+from pygments.util import ClassNotFound
+
+# Extensions whose language depends on content (C or Objective-C headers, Perl or Prolog, ...).
+AMBIGUOUS_SUFFIXES = frozenset({".h", ".m", ".pl", ".inc", ".v", ".fs", ".ts", ".cls"})
+TEXT = "text"
+
+
+def _suffix_key(path: str) -> str:
+    name = path.rpartition("/")[2]
+    stem, dot, ext = name.rpartition(".")
+    return f".{ext.lower()}" if dot and stem else name
+
+
+@lru_cache(maxsize=4096)
+def _lexer_alias_by_name(key: str) -> str | None:
+    try:
+        return str(get_lexer_for_filename(key if not key.startswith(".") else f"x{key}").aliases[0])
+    except (ClassNotFound, IndexError):
+        return None
+
+
+def detect_language(path: str, text: str) -> str | None:
+    """A pygments lexer alias for the file ('python', 'js', ...), 'text' for plain text."""
+    key = _suffix_key(path)
+    if key in AMBIGUOUS_SUFFIXES:
+        try:
+            return str(get_lexer_for_filename(path.rpartition("/")[2], text[:4000]).aliases[0])
+        except (ClassNotFound, IndexError):
+            return TEXT
+    alias = _lexer_alias_by_name(key)
+    if alias is not None:
+        return alias
+    if text.startswith("#!"):
+        try:
+            return str(guess_lexer(text[:4000]).aliases[0])
+        except (ClassNotFound, IndexError):
+            return TEXT
+    return TEXT

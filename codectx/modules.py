@@ -1,0 +1,76 @@
+"""Modules: the unit an assistant loads.
+
+Rule (documented in README):
+1. A module is a directory's own source files (not its subdirectories).
+2. A directory whose files total fewer than MERGE_BELOW_CHARS characters merges into the nearest
+   ancestor directory that has a module, so scattered tiny folders do not become tiny modules.
+3. A module larger than SPLIT_ABOVE_CHARS is split, at file boundaries and in path order, into
+   parts of at most that size; each part is named `<dir>[<first file>..]`, so the name stays stable
+   while edits do not move files across a boundary.
+The root directory's module is named "." .
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codectx.scan import SourceFile
+
+MERGE_BELOW_CHARS = 4_000
+SPLIT_ABOVE_CHARS = 400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    name: str
+    directory: str
+    files: tuple[SourceFile, ...]
+
+    @property
+    def chars(self) -> int:
+        return sum(len(f.text) for f in self.files)
+
+
+def _parent(directory: str) -> str:
+    return directory.rpartition("/")[0]
+
+
+def group_modules(
+    files: Sequence[SourceFile],
+    merge_below: int = MERGE_BELOW_CHARS,
+    split_above: int = SPLIT_ABOVE_CHARS,
+) -> list[Module]:
+    by_dir: dict[str, list[SourceFile]] = defaultdict(list)
+    for file in files:
+        by_dir[file.path.rpartition("/")[0]].append(file)
+
+    # Merge tiny directories upwards, deepest first, so chains of tiny folders collapse together.
+    for directory in sorted(by_dir, key=lambda d: (-d.count("/"), d)):
+        if not directory or sum(len(f.text) for f in by_dir[directory]) >= merge_below:
+            continue
+        target = _parent(directory)
+        while target and target not in by_dir:
+            target = _parent(target)
+        by_dir[target].extend(by_dir.pop(directory))
+
+    modules: list[Module] = []
+    for directory in sorted(by_dir):
+        members = sorted(by_dir[directory], key=lambda f: f.path)
+        name = directory or "."
+        chunks: list[list[SourceFile]] = [[]]
+        size = 0
+        for file in members:
+            if chunks[-1] and size + len(file.text) > split_above:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(file)
+            size += len(file.text)
+        if len(chunks) == 1:
+            modules.append(Module(name, directory, tuple(members)))
+            continue
+        for chunk in chunks:
+            first = chunk[0].path.rpartition("/")[2]
+            modules.append(Module(f"{name}[{first}..]", directory, tuple(chunk)))
+    return modules

@@ -1,0 +1,108 @@
+"""Fonts and glyph atlases: every glyph is rendered once per (font, size, cell) with Pillow."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from codectx.render.theme import ALPHA_LEVELS
+
+# Monospace fonts shipped on PyPI by fontpkg; the default is chosen by measurement (docs/FONTS.md).
+FONT_PACKAGES = {
+    "jetbrains-mono": ("fontpkg_jetbrains_mono", "JetBrainsMono[wght].ttf"),
+    "ibm-plex-mono": ("fontpkg_ibm_plex_mono", "IBMPlexMono-Regular.ttf"),
+    "source-code-pro": ("fontpkg_source_code_pro", "SourceCodePro[wght].ttf"),
+    "inconsolata": ("fontpkg_inconsolata", "Inconsolata[wdth,wght].ttf"),
+    "roboto-mono": ("fontpkg_roboto_mono", "RobotoMono[wght].ttf"),
+}
+DEFAULT_FONT = "jetbrains-mono"
+ASCII_PRINTABLE = "".join(chr(c) for c in range(32, 127))
+
+
+class FontUnavailableError(RuntimeError):
+    pass
+
+
+def font_path(name: str) -> Path:
+    try:
+        module_name, file_name = FONT_PACKAGES[name]
+    except KeyError:
+        raise FontUnavailableError(f"unknown font {name!r}; choose one of: {', '.join(FONT_PACKAGES)}") from None
+    try:
+        module = import_module(module_name)
+    except ImportError:
+        package = module_name.replace("_", "-")
+        raise FontUnavailableError(f"font {name!r} is not installed: pip install {package}") from None
+    return Path(module.ROOT) / "files" / file_name
+
+
+@dataclass(frozen=True, slots=True)
+class CellMetrics:
+    width: int
+    height: int
+
+
+@lru_cache(maxsize=32)
+def cell_metrics(font: str, font_px: int, line_height: int) -> CellMetrics:
+    face = ImageFont.truetype(str(font_path(font)), font_px)
+    return CellMetrics(width=math.ceil(face.getlength("M") - 0.05), height=line_height)
+
+
+class GlyphAtlas:
+    """Coverage bitmaps quantised to ALPHA_LEVELS, indexed by glyph id; index 0 is the blank cell."""
+
+    def __init__(self, font: str, font_px: int, line_height: int) -> None:
+        self.face = ImageFont.truetype(str(font_path(font)), font_px)
+        self.cell = cell_metrics(font, font_px, line_height)
+        top = min(self.face.getbbox(ch, anchor="ls")[1] for ch in ASCII_PRINTABLE if ch.strip())
+        bottom = max(self.face.getbbox(ch, anchor="ls")[3] for ch in ASCII_PRINTABLE if ch.strip())
+        ink_height = bottom - top
+        # Centre the ASCII ink box in the cell; tall glyphs are clipped rather than overlapping rows.
+        self.baseline = -top + max(0, (line_height - ink_height) // 2)
+        self._index: dict[int, int] = {32: 0}
+        self._bitmaps: list[np.ndarray] = [np.zeros((self.cell.height, self.cell.width), np.uint8)]
+        self._stack: np.ndarray | None = None
+        for ch in ASCII_PRINTABLE:
+            self.glyph_id(ord(ch))
+
+    def _render(self, codepoint: int) -> np.ndarray:
+        ch = chr(codepoint)
+        cw, chh = self.cell.width, self.cell.height
+        advance = max(1, math.ceil(self.face.getlength(ch)))
+        canvas = Image.new("L", (max(cw, advance), chh), 0)
+        ImageDraw.Draw(canvas).text((0, self.baseline), ch, fill=255, font=self.face, anchor="ls")
+        if canvas.width != cw:  # wide glyphs (CJK, emoji) are squeezed into one cell
+            canvas = canvas.resize((cw, chh), Image.Resampling.BOX)
+        coverage = np.asarray(canvas, dtype=np.uint16)
+        return ((coverage * (ALPHA_LEVELS - 1) + 127) // 255).astype(np.uint8)
+
+    def glyph_id(self, codepoint: int) -> int:
+        found = self._index.get(codepoint)
+        if found is not None:
+            return found
+        if not chr(codepoint).isprintable() or codepoint in (0xFEFF,):
+            glyph = self._bitmaps[self._index[ord("?")]]
+        else:
+            glyph = self._render(codepoint)
+        self._index[codepoint] = len(self._bitmaps)
+        self._bitmaps.append(glyph)
+        self._stack = None
+        return self._index[codepoint]
+
+    def ids_for(self, codepoints: np.ndarray) -> np.ndarray:
+        """Map an array of code points to glyph ids, adding unseen glyphs."""
+        unique, inverse = np.unique(codepoints, return_inverse=True)
+        ids = np.fromiter((self.glyph_id(int(c)) for c in unique), dtype=np.int32, count=len(unique))
+        return ids[inverse].reshape(codepoints.shape)
+
+    @property
+    def bitmaps(self) -> np.ndarray:
+        if self._stack is None:
+            self._stack = np.stack(self._bitmaps)
+        return self._stack

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import shutil
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+
+@pytest.fixture
+def stdlib() -> Path:
+    return STDLIB
+
+
+@pytest.fixture
+def stdlib_copy(tmp_path: Path) -> Callable[..., Path]:
+    """Copy stdlib packages (without tests or caches) into a fresh repository folder."""
+
+    def make(*packages: str) -> Path:
+        repo = tmp_path / "repo"
+        for package in packages:
+            shutil.copytree(
+                STDLIB / package, repo / package, ignore=shutil.ignore_patterns("__pycache__", "test", "tests")
+            )
+        return repo
+
+    return make
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
+    """Create a repository from {relative path: text or bytes}."""
+
+    def make(files: dict[str, str | bytes]) -> Path:
+        repo = tmp_path / "repo"
+        repo.mkdir(exist_ok=True)
+        for rel, content in files.items():
+            path = repo / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        return repo
+
+    return make
