@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean page-example
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ test: lint typecheck unit
 
 bench: $(VENV)/.all
 	$(BIN)/python bench/index_speed.py
+	$(BIN)/python bench/raster_speed.py
+	$(BIN)/python bench/mcp_latency.py
+
+# docs/page-example.png: the first claude-profile page of the standard library's json package.
+EXAMPLE := /tmp/codectx-page-example
+page-example: $(VENV)/.core
+	rm -rf $(EXAMPLE) && mkdir -p $(EXAMPLE)/repo
+	cp -r "$$($(BIN)/python -c 'import json, os; print(os.path.dirname(json.__file__))')" $(EXAMPLE)/repo/json
+	rm -rf $(EXAMPLE)/repo/json/__pycache__
+	$(BIN)/codectx index $(EXAMPLE)/repo --target claude
+	$(BIN)/codectx pages $(EXAMPLE)/repo --target claude --module json --out $(EXAMPLE)/pages
+	cp $(EXAMPLE)/pages/page-000.png docs/page-example.png
 
 clean:
 	rm -rf $(VENV) .codectx .pytest_cache .mypy_cache .ruff_cache

@@ -1,22 +1,29 @@
-"""Command line: `codectx index | stats | pages ...`."""
+"""Command line: `codectx index | stats | pages | pack | query | search ...`."""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
+import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from codectx import __version__
+from codectx.fidelity import ENGINES as FIDELITY_ENGINES
 from codectx.indexer import IndexSummary, index_repository
+from codectx.model.encoder import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, ENCODER_TARGET, OpticalEncoder
+from codectx.model.loading import DEFAULT_MODEL, ModelNotFoundError
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
-from codectx.store import NoIndexError, Store, StoreError
+from codectx.store import NoIndexError, Store, StoreError, is_disk_full
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -68,6 +75,7 @@ def summary_json(summary: IndexSummary, by_module: bool) -> dict[str, object]:
         "pages_rendered": summary.pages_rendered,
         "seconds": round(summary.seconds, 3),
         "skipped": [{"path": s.path, "reason": s.reason} for s in summary.skipped],
+        "secrets": [{"path": path, "line": line, "kind": kind} for path, line, kind in _secret_locations(summary)],
     }
     if by_module:
         data["by_module"] = [
@@ -79,6 +87,11 @@ def summary_json(summary: IndexSummary, by_module: bool) -> dict[str, object]:
             for m in summary.by_module
         ]  # fmt: skip
     return data
+
+
+def _secret_locations(summary: IndexSummary) -> list[tuple[str, int, str]]:
+    """Masked secrets as (path, line, kind), one per line and kind."""
+    return sorted({(path, span.line, span.kind) for path, span in summary.secrets})
 
 
 def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> None:
@@ -96,26 +109,39 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
                 m.name, str(m.files), f"{m.lines:,}", f"{m.text_tokens:,}", str(m.pages), f"{m.vision_tokens:,}", ratio
             )
         console.print(table)
+    secrets = _secret_locations(summary)
+    if by_module and secrets:
+        found = Table(title="secrets masked in pages and text")
+        for column in ("path", "line", "kind"):
+            found.add_column(column, justify="right" if column == "line" else "left")
+        for path, line, kind in secrets:
+            found.add_row(path, str(line), kind)
+        console.print(found)
     totals = Table(title=None if by_module else f"codectx · {summary.root.name} · target {summary.target}")
-    for column in ("files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "rendered", "time"):
+    columns = ("files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "secrets", "rendered",
+               "time")  # fmt: skip
+    for column in columns:
         totals.add_column(column, justify="right")
     totals.add_row(
         str(summary.files), str(summary.modules), str(summary.pages), f"{summary.text_tokens:,}",
-        f"{summary.vision_tokens:,}", f"{summary.ratio:.2f}x", str(len(summary.skipped)),
+        f"{summary.vision_tokens:,}", f"{summary.ratio:.2f}x", str(len(summary.skipped)), str(len(secrets)),
         f"{summary.pages_rendered} pages", f"{summary.seconds:.2f}s",
     )  # fmt: skip
     console.print(totals)
     console.print(f"index: {summary.store_dir / 'index.sqlite'} (generation {summary.generation})")
 
 
-def run_pages(args: argparse.Namespace) -> int:
-    root = _root(args)
+def _open_index(args: argparse.Namespace, root: Path) -> Store:
     store_dir = _store_dir(args, root) or root / ".codectx"
     try:
-        store = Store.open(store_dir, create=False)
+        return Store.open(store_dir, create=False)
     except NoIndexError:
         raise UsageError(f"no index in {store_dir}: run `codectx index {root}` first") from None
-    with store:
+
+
+def run_pages(args: argparse.Namespace) -> int:
+    root = _root(args)
+    with _open_index(args, root) as store:
         generation = store.require_generation(args.target)
         names = [m.name for m in store.modules(generation.id)]
         if args.module not in names:
@@ -143,6 +169,269 @@ def run_pages(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_show(args: argparse.Namespace) -> int:
+    from codectx.gallery import write_gallery
+
+    root = _root(args)
+    with _open_index(args, root) as store:
+        out = Path(args.out).expanduser() if args.out else store.directory / "gallery" / args.target
+        index = write_gallery(store, args.target, out.resolve())
+    print(index)
+    return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from codectx.pack import build_pack, summary_json, write_pack
+
+    root = _root(args)
+    if args.budget <= 0:
+        raise UsageError(f"--budget must be a positive number of tokens, not {args.budget}")
+    with _open_index(args, root) as store:
+        pack = build_pack(store, args.target, args.budget, query=args.query)
+        try:
+            manifest = write_pack(pack, Path(args.out).expanduser())
+        except FileExistsError as error:
+            raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(summary_json(pack) | {"manifest": str(manifest)}, indent=2))
+        return 0
+    table = Table(title=f"codectx pack · {root.name} · target {pack.target} · budget {pack.budget:,}")
+    for column in ("module", "as", "tokens", "relevance"):
+        table.add_column(column, justify="left" if column in ("module", "as") else "right")
+    for item in pack.items:
+        if item.representation != "omitted":
+            table.add_row(
+                escape(item.module), item.representation.replace("_", " "), f"{item.tokens:,}", f"{item.relevance:.2f}"
+            )
+    console = Console()
+    console.print(table)
+    omitted = sum(1 for item in pack.items if item.representation == "omitted")
+    console.print(f"{pack.total_tokens:,} of {pack.budget:,} tokens; {omitted} modules omitted; manifest: {manifest}")
+    return 0
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from codectx.relevance import rank
+
+    root = _root(args)
+    with _open_index(args, root) as store:
+        generation = store.require_generation(args.target).id
+        ranking = rank(store, generation, args.question)
+    modules, symbols = ranking.modules[: args.limit], ranking.symbols[: args.limit]
+    files = ranking.files[: args.limit]
+    if args.json:
+        data = {
+            "query": args.question, "terms": list(ranking.terms), "target": args.target, "generation": generation,
+            "modules": [
+                {"module": m.module, "score": m.score, "path": m.path, "line": m.line, "reason": m.reason}
+                for m in modules
+            ],
+            "files": [{"path": f.path, "line": f.line, "score": f.score, "reason": f.reason} for f in files],
+            "symbols": [
+                {"name": s.name, "kind": s.kind, "path": s.path, "line": s.line, "end_line": s.end_line,
+                 "score": round(s.score, 4), "reason": s.reason}
+                for s in symbols
+            ],
+        }  # fmt: skip
+        print(json.dumps(data, indent=2))
+        return 0
+    if not ranking.terms:
+        print("no searchable words in the question: modules by centrality")
+    print("modules:")
+    for number, m in enumerate(modules, start=1):
+        print(f"{number:>3}. {m.module}  {m.path}:{m.line}  ({m.score:.2f}) {m.reason}")
+    if symbols:
+        print("symbols:")
+        for s in symbols:
+            print(f"     {s.path}:{s.line}  {s.kind} {s.name}: {s.reason}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from codectx.search import SearchError, search
+
+    root = _root(args)
+    with _open_index(args, root) as store:
+        generation = store.require_generation(args.target).id
+        try:
+            hits = list(itertools.islice(search(store, generation, args.pattern, regex=args.regex), args.limit + 1))
+        except SearchError as error:
+            raise UsageError(str(error)) from None
+    more = len(hits) > args.limit
+    hits = hits[: args.limit]
+    if args.json:
+        listing = [{"path": h.path, "line": h.line, "text": h.text} for h in hits]
+        print(json.dumps({"pattern": args.pattern, "regex": args.regex, "hits": listing, "truncated": bool(more)}))
+        return 0
+    for hit in hits:
+        print(f"{hit.path}:{hit.line}:{hit.text}")
+    if more:
+        print(f"codectx: stopped after {args.limit} hits (--limit)", file=sys.stderr)
+    return 0 if hits else 1
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    # Imported here: the MCP SDK is only needed by this command.
+    from codectx.mcp_server.output import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS
+    from codectx.mcp_server.server import ServerConfig, serve
+
+    root = _root(args)
+    max_tokens = DEFAULT_MAX_TOKENS if args.max_tokens is None else args.max_tokens
+    if max_tokens < MIN_MAX_TOKENS:
+        raise UsageError(f"--max-tokens must be at least {MIN_MAX_TOKENS}")
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    config = ServerConfig(root, _store_dir(args, root), args.target, max_tokens)
+    serve(config, http=args.http, host=args.host, port=args.port)
+    return 0
+
+
+def _optical_encoder(args: argparse.Namespace) -> OpticalEncoder:
+    """The --model encoder; torch and transformers are imported only here."""
+    if args.target != ENCODER_TARGET:
+        raise UsageError(f"the DeepSeek-OCR-2 encoder reads {ENCODER_TARGET} pages only, not {args.target}")
+    try:
+        return OpticalEncoder.load(args.model, device=args.device)
+    except ModelNotFoundError as error:
+        raise UsageError(str(error)) from None
+    except ImportError as error:
+        raise UsageError(f"{error.name} is missing: pip install 'codectx[model]'") from None
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    from codectx.model.embed_index import embed_generation
+    from codectx.model.encoder import EncoderError
+
+    root = _root(args)
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    encoder = _optical_encoder(args)  # first: a missing model fails before any indexing work
+    with make_reporter() as reporter:
+        summary = index_repository(root, target=args.target, store_dir=_store_dir(args, root), reporter=reporter)
+        with Store.open(summary.store_dir, create=False) as store:
+            try:
+                encoded = embed_generation(store, args.target, encoder, reporter, batch_size=args.batch_size)
+            except EncoderError as error:
+                raise UsageError(str(error)) from None
+    data = {
+        "root": str(root), "target": encoded.target, "generation": encoded.generation, "model": encoded.model,
+        "revision": encoded.revision, "device": encoded.device, "dtype": encoded.dtype,
+        "hidden_size": encoded.hidden_size, "modules": len(encoded.modules), "pages": encoded.pages,
+        "pages_encoded": encoded.encoded, "pages_reused": encoded.reused, "vision_tokens": encoded.tokens,
+        "seconds": round(encoded.seconds, 3), "cache_dir": str(encoded.cache_dir),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    table = Table(title=f"codectx encode · {root.name} · {encoded.model}")
+    for column in ("modules", "pages", "encoded", "reused", "vision tokens", "hidden", "device", "time"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(len(encoded.modules)), str(encoded.pages), str(encoded.encoded), str(encoded.reused),
+        f"{encoded.tokens:,}", str(encoded.hidden_size), f"{encoded.device} {encoded.dtype}", f"{encoded.seconds:.2f}s",
+    )  # fmt: skip
+    console = Console()
+    console.print(table)
+    console.print(f"embeddings: {encoded.cache_dir} (revision {encoded.revision})")
+    return 0
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    import time
+
+    from PIL import Image, UnidentifiedImageError
+
+    page = Path(args.path).expanduser()
+    if not page.is_file():
+        raise UsageError(f"{page} is not a file: pass a page image, e.g. one written by `codectx pages`")
+    try:
+        with Image.open(page) as opened:
+            image = opened.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise UsageError(f"{page} is not a readable image: {error}") from None
+    if args.max_new_tokens < 1:
+        raise UsageError("--max-new-tokens must be at least 1")
+    encoder = _optical_encoder(args)
+    if args.prompt.count(encoder.image_token) != 1:
+        raise UsageError(f"--prompt must contain {encoder.image_token} exactly once: where the page goes")
+    started = time.perf_counter()
+    text = encoder.read(image, prompt=args.prompt, max_new_tokens=args.max_new_tokens)
+    if args.json:
+        print(json.dumps({"page": str(page), "model": args.model, "seconds": round(time.perf_counter() - started, 3),
+                          "text": text}, indent=2))  # fmt: skip
+    else:
+        print(text)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from codectx.watch import UpdateReport, Watcher
+
+    root = _root(args)
+    if args.debounce < 0 or args.poll_interval <= 0:
+        raise UsageError("--debounce must be >= 0 and --poll-interval > 0 (seconds)")
+
+    def report(update: UpdateReport) -> None:
+        print(json.dumps(update.as_json()) if args.json else update.describe(), flush=True)
+
+    watcher = Watcher(
+        root, args.target, _store_dir(args, root), debounce=args.debounce, polling=args.poll,
+        poll_interval=args.poll_interval, on_update=report,
+    )  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        watcher.start()
+        how = f"{watcher.watched_directories} directories" if watcher.mode == "native" else "polling"
+        print(f"codectx: watching {root} ({how}, target {args.target}); Ctrl-C stops", file=sys.stderr, flush=True)
+        watcher.stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+        signal.signal(signal.SIGTERM, previous)
+    if watcher.failure is not None:
+        raise watcher.failure
+    return 0
+
+
+def run_fidelity(args: argparse.Namespace) -> int:
+    from codectx.fidelity import FidelityError, measure
+    from codectx.profiles import get_profile
+    from codectx.render.fonts import FontUnavailableError
+
+    root = _root(args)
+    overrides = {k: v for k, v in (("font", args.font), ("font_px", args.font_px), ("line_height", args.line_height),
+                                   ("columns", args.columns)) if v is not None}  # fmt: skip
+    try:
+        profile = get_profile(args.target, **overrides)
+        report = measure(root, profile, engine=args.engine, sample=args.sample, seed=args.seed, model=args.model)
+    except (FidelityError, FontUnavailableError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+        return 0
+    console = Console()
+    table = Table(title=f"codectx fidelity · {root.name} · {profile.name} · {report.engine} · {profile.layout.key()}")
+    for column in ("module", "page", "rows", "chars", "char accuracy", "ceiling", "text tokens"):
+        table.add_column(column, justify="left" if column == "module" else "right")
+    for page in report.pages:
+        table.add_row(
+            page.module, str(page.page_no), str(page.rows), f"{page.score.chars:,}", f"{page.score.accuracy:.2%}",
+            f"{page.ceiling.accuracy:.2%}", f"{page.text_tokens:,}",
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"char accuracy {report.char_accuracy:.2%} · ceiling {report.ceiling:.2%} · "
+        f"relative {report.relative_accuracy:.2%} · {report.text_tokens:,} text tokens / "
+        f"{report.vision_tokens:,} vision tokens = {report.ratio:.2f}x"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codectx", description="Render a repository into dense, indexed page images for coding assistants."
@@ -150,12 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"codectx {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, handler: Handler, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
+    def add(
+        name: str, handler: Handler, help_text: str, json_flag: bool = True,
+        path_help: str = "repository root (default: .)", target: str = DEFAULT_TARGET,
+    ) -> argparse.ArgumentParser:  # fmt: skip
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+        sub.add_argument("path", nargs="?", default=".", help=path_help)
         sub.add_argument(
-            "--target", "-t", default=DEFAULT_TARGET, choices=sorted(TARGETS), metavar="T",
-            help=f"target model whose vision-token rule sizes the pages (default: {DEFAULT_TARGET}; "
+            "--target", "-t", default=target, choices=sorted(TARGETS), metavar="T",
+            help=f"target model whose vision-token rule sizes the pages (default: {target}; "
             f"one of {', '.join(sorted(TARGETS))})",
         )  # fmt: skip
         sub.add_argument("--store", help="index folder (default: <root>/.codectx)")
@@ -169,6 +461,76 @@ def build_parser() -> argparse.ArgumentParser:
     pages = add("pages", run_pages, "Write one module's page PNGs and pages.json (line map).", json_flag=False)
     pages.add_argument("--module", "-m", required=True, help="module name, as `codectx stats` lists it")
     pages.add_argument("--out", "-o", required=True, help="output folder")
+    show = add("show", run_show, "Write a static HTML gallery of every module's pages and print its path.",
+               json_flag=False)  # fmt: skip
+    show.add_argument("--out", "-o", help="output folder (default: <store>/gallery/<target>)")
+    pack = add("pack", run_pack, "Fit the repository into a token budget: text, pages, reduced pages or outlines.")
+    pack.add_argument("--budget", "-b", type=int, required=True, metavar="N", help="tokens (text plus vision)")
+    pack.add_argument("--query", "-q", help="what the pack is for; more relevant modules stay more faithful")
+    pack.add_argument("--out", "-o", required=True, help="output folder (manifest.json, pages/, text/)")
+    query = add("query", run_query, "Rank modules, files and symbols for a question, with path:line and a reason.")
+    query.add_argument("question", help="a question or a few words, e.g. 'where are redirects followed'")
+    query.add_argument("--limit", type=int, default=10, metavar="N", help="results per list (default: 10)")
+    search_cmd = add("search", run_search, "Exact, grep-like search of the indexed files: path:line:text.")
+    search_cmd.add_argument("pattern", help="a fixed string (or a Python regular expression with --regex)")
+    search_cmd.add_argument("--regex", "-E", action="store_true", help="treat PATTERN as a regular expression")
+    search_cmd.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N hits (default: 1000)")
+    serve_help = "Serve the index to coding assistants over MCP (stdio; streamable HTTP with --http)."
+    serve_cmd = add("serve", run_serve, serve_help, json_flag=False)
+    serve_cmd.add_argument("--http", action="store_true", help="speak streamable HTTP instead of stdio")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=8765, help="HTTP port (default: 8765)")
+    serve_cmd.add_argument(
+        "--max-tokens", type=int, metavar="N",
+        help="size cap of one tool result in tokens (default: 25000); results say how to get the rest",
+    )  # fmt: skip
+
+    def add_model_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--model", default=DEFAULT_MODEL, metavar="DIR_OR_ID",
+            help=f"DeepSeek-OCR-2 in transformers format: a local folder or a hub id (default: {DEFAULT_MODEL})",
+        )  # fmt: skip
+        sub.add_argument("--device", help="torch device (default: cuda with bfloat16 if available, else cpu float32)")
+
+    encode = add(
+        "encode", run_encode, "Encode every deepseek-ocr2 page into DeepSeek-OCR-2 vision-token embeddings.",
+        target=ENCODER_TARGET,
+    )  # fmt: skip
+    add_model_options(encode)
+    encode.add_argument("--batch-size", type=int, default=1, metavar="N", help="pages per forward pass (default: 1)")
+    decode = add(
+        "decode", run_decode, "Read a page image back to text with DeepSeek-OCR-2.", path_help="page PNG",
+        target=ENCODER_TARGET,
+    )  # fmt: skip
+    add_model_options(decode)
+    decode.add_argument(
+        "--prompt", default=DEFAULT_PROMPT,
+        help=f"prompt with one <image> where the page goes (default: {DEFAULT_PROMPT!r})",
+    )  # fmt: skip
+    decode.add_argument(
+        "--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS, metavar="N",
+        help=f"decoding limit (default: {DEFAULT_MAX_NEW_TOKENS})",
+    )  # fmt: skip
+    fidelity = add("fidelity", run_fidelity, "Render sample pages, read them back with OCR, report character accuracy.")
+    fidelity.add_argument("--engine", default="tesseract", choices=FIDELITY_ENGINES, help="OCR judge")
+    fidelity.add_argument(
+        "--model", metavar="DIR_OR_ID", help="weights for --engine deepseek-ocr2: a DeepSeek-OCR-2 folder or hub id"
+    )
+    fidelity.add_argument("--sample", type=int, default=4, metavar="N", help="pages to read (default: 4)")
+    fidelity.add_argument("--seed", type=int, default=0, help="seed of the page sample (default: 0)")
+    fidelity.add_argument("--font", help="override the profile's font (one of the installed monospace fonts)")
+    fidelity.add_argument("--font-px", type=int, metavar="PX", help="override the profile's font size")
+    fidelity.add_argument("--line-height", type=int, metavar="PX", help="override the profile's line height")
+    fidelity.add_argument("--columns", type=int, metavar="N", help="override the profile's columns per page")
+    watch = add("watch", run_watch, "Keep the index current: re-index and publish a new generation as files change.")
+    watch.add_argument(
+        "--debounce", type=float, default=0.1, metavar="SECONDS",
+        help="quiet time after the last change before re-indexing (default: 0.1)",
+    )  # fmt: skip
+    watch.add_argument("--poll", action="store_true", help="poll the file system instead of using native events")
+    watch.add_argument(
+        "--poll-interval", type=float, default=1.0, metavar="SECONDS", help="seconds between polls (default: 1)"
+    )
     return parser
 
 
@@ -181,6 +543,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, NoIndexError, StoreError, UnknownTargetError, NotADirectoryError) as error:
         print(f"codectx: error: {error}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.OperationalError) as error:
+        if not is_disk_full(error):
+            raise
+        print(f"codectx: error: the disk is full ({error}); the last published index is intact", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("codectx: interrupted; the last published index is intact", file=sys.stderr)
         return 130

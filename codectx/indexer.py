@@ -11,22 +11,29 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+from codectx.catalog import CatalogUpdate, catalog_ids, file_facts, update_catalog
+from codectx.graph import reference_edges
 from codectx.modules import Module, group_modules
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
 from codectx.render import RENDERER_VERSION
-from codectx.render.highlight import highlight
-from codectx.render.layout import FileLines, LayoutSettings, layout_pages
+from codectx.render.highlight import StyledLine, highlight
+from codectx.render.layout import FileLines, LayoutSettings, PageLayout, layout_pages
 from codectx.render.raster import rasterize
+from codectx.rescan import SourceCache
 from codectx.scan import Skipped, SourceFile, scan
-from codectx.store import BlobStore, FileRow, ModuleRow, PageRow, Store, default_store_dir
+from codectx.secrets import RULES_VERSION as SECRETS_RULES
+from codectx.secrets import SecretSpan
+from codectx.store import BlobStore, EdgeRow, FileRow, ModuleRow, PageRow, Store, default_store_dir
 from codectx.tokens import count_tokens_batch
 
 
@@ -37,6 +44,7 @@ class RenderJob:
     settings: LayoutSettings
     page_tokens: int
     pages_dir: str
+    reusable: dict[str, str] = field(default_factory=dict)  # layout key -> blob of an earlier identical page
 
 
 @dataclass(slots=True)
@@ -57,6 +65,7 @@ class IndexSummary:
     seconds: float
     published: bool
     extra: dict[str, object] = field(default_factory=dict)
+    secrets: list[tuple[str, SecretSpan]] = field(default_factory=list)  # masked locations, by path
 
     @property
     def ratio(self) -> float:
@@ -73,20 +82,65 @@ def module_fingerprint(module: Module, profile: Profile) -> str:
     digest = hashlib.sha256()
     digest.update(f"{RENDERER_VERSION}\n{profile.layout.key()}\n{profile.page_tokens}\n".encode())
     for file in module.files:
-        digest.update(f"{file.path}\0{file.language}\0{file.sha256}\n".encode())
+        masks = ";".join(f"{s.start}:{s.stop}:{s.keep}" for s in file.secrets)  # the rendered text hides these
+        digest.update(f"{file.path}\0{file.language}\0{file.sha256}\0{masks}\n".encode())
     return digest.hexdigest()
 
 
+def layout_key(page: PageLayout, settings: LayoutSettings) -> str:
+    """Everything rasterize reads: pages with equal keys have byte-identical PNGs."""
+    digest = hashlib.sha256(f"{RENDERER_VERSION}\n{settings.key()}\n{page.width}x{page.height}\n".encode())
+    digest.update(page.codepoints.tobytes())
+    digest.update(page.inks.tobytes())
+    return digest.hexdigest()
+
+
+class HighlightCache:
+    """The highlighted lines of recently rendered texts, least recently used dropped first.
+
+    A long-running indexer (the watcher) re-renders a module when one of its files changes; this
+    keeps the other files from being highlighted again. Keyed by the text object's value.
+    """
+
+    def __init__(self, limit_chars: int) -> None:
+        self.limit_chars = limit_chars
+        self._entries: OrderedDict[tuple[str, str], list[StyledLine]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def highlight(self, text: str, language: str) -> list[StyledLine]:
+        key = (language, text)
+        with self._lock:
+            lines = self._entries.get(key)
+            if lines is not None:
+                self._entries.move_to_end(key)
+                return lines
+        lines = highlight(text[:-1] if text.endswith("\n") else text, language)
+        with self._lock:
+            self._entries[key] = lines
+            self._chars += len(text)
+            while self._chars > self.limit_chars and len(self._entries) > 1:
+                (_, dropped), _ = self._entries.popitem(last=False)
+                self._chars -= len(dropped)
+        return lines
+
+
+HIGHLIGHTS = HighlightCache(limit_chars=8_000_000)
+
+
 def render_module(job: RenderJob) -> list[PageRow]:
-    """Highlight, lay out and rasterize one module; page PNGs go to the blob store."""
+    """Highlight, lay out and rasterize one module; page PNGs go to the blob store.
+
+    A page whose cells did not change since an earlier render reuses that blob instead of rasterizing.
+    """
     blobs = BlobStore(Path(job.pages_dir), ".png")
-    files = [
-        FileLines(path, highlight(text[:-1] if text.endswith("\n") else text, language))
-        for path, language, text in job.files
-    ]
+    files = [FileLines(path, HIGHLIGHTS.highlight(text, language)) for path, language, text in job.files]
     rows: list[PageRow] = []
     for number, page in enumerate(layout_pages(files, job.settings)):
-        digest = blobs.put(rasterize(page, job.settings))
+        key = layout_key(page, job.settings)
+        digest = job.reusable.get(key, "")
+        if not digest or not blobs.path_for(digest).exists():
+            digest = blobs.put(rasterize(page, job.settings))
         ranges = page.line_ranges()
         first = ranges[0] if ranges else (page.spans[0].path, page.spans[0].line, page.spans[0].line)
         last = ranges[-1] if ranges else first
@@ -95,7 +149,7 @@ def render_module(job: RenderJob) -> list[PageRow]:
                 module=job.module, page_no=number, blob=digest, width=page.width, height=page.height,
                 vision_tokens=job.page_tokens, first_path=first[0], first_line=first[1],
                 last_path=last[0], last_line=last[2],
-                line_map=json.dumps(page.line_map_json(), separators=(",", ":")),
+                line_map=json.dumps(page.line_map_json(), separators=(",", ":")), layout_key=key,
             )
         )  # fmt: skip
     return rows
@@ -113,9 +167,34 @@ def writer_lock(store_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _render_all(jobs: list[RenderJob], workers: int, reporter: Reporter) -> dict[str, list[PageRow]]:
+# Below this much source, a process pool costs more to start than it saves.
+PARALLEL_RENDER_CHARS = 300_000
+
+
+def preload_workers() -> None:
+    """Make forkserver workers (ours and codectx.catalog's) fork from a server that imported codectx once."""
+    get_context("forkserver").set_forkserver_preload(["codectx.indexer"])
+
+
+@contextlib.contextmanager
+def _reclaim_on_failure(store: Store) -> Iterator[None]:
+    """Remove the page blobs of a run that failed (a full disk, above all), which no generation names and
+    no later run would reclaim while the disk stays full. Safe: the caller holds the writer lock."""
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(Exception):
+            store.collect_garbage(grace_seconds=0)
+        raise
+
+
+def _render_all(
+    jobs: list[RenderJob], workers: int, reporter: Reporter, meanwhile: Callable[[], None]
+) -> dict[str, list[PageRow]]:
+    """Render every job; `meanwhile` runs in this process while the workers render."""
     results: dict[str, list[PageRow]] = {}
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1 or len(jobs) <= 1 or sum(len(t) for j in jobs for _, _, t in j.files) < PARALLEL_RENDER_CHARS:
+        meanwhile()
         for job in jobs:
             results[job.module] = render_module(job)
             reporter.advance()
@@ -124,6 +203,7 @@ def _render_all(jobs: list[RenderJob], workers: int, reporter: Reporter) -> dict
     ordered = sorted(jobs, key=lambda j: -sum(len(t) for _, _, t in j.files))
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
         futures = {pool.submit(render_module, job): job.module for job in ordered}
+        meanwhile()
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             reporter.advance()
@@ -140,8 +220,12 @@ def index_repository(
     store_dir: Path | None = None,
     reporter: Reporter | None = None,
     workers: int | None = None,
+    sources: SourceCache | None = None,
 ) -> IndexSummary:
-    """Bring the index for `target` up to date with the tree under `root`."""
+    """Bring the index for `target` up to date with the tree under `root`.
+
+    `sources` (kept by a long-running caller such as the watcher) makes the scan re-read only changed files.
+    """
     started = time.perf_counter()
     root = root.resolve()
     if not root.is_dir():
@@ -150,22 +234,39 @@ def index_repository(
     reporter = reporter or SilentReporter()
     profile = get_profile(target)
     workers = default_workers() if workers is None else workers
+    preload_workers()
 
-    with writer_lock(store_dir), Store.open(store_dir) as store:
+    with writer_lock(store_dir), Store.open(store_dir) as store, _reclaim_on_failure(store):
         reporter.stage("scanning", None)
-        scanned = scan(root, on_file=lambda _path: reporter.advance())
+
+        def count_file(_path: str) -> None:
+            reporter.advance()
+
+        earlier_scans = store.secret_scans(SECRETS_RULES)
+        if sources:
+            scanned = sources.scan(root, on_file=count_file, known_secrets=earlier_scans)
+        elif earlier_scans is None and workers > 1:
+            # A first scan looks for secrets in every file: spread it over the workers.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
+                scanned = scan(root, on_file=count_file, pool=pool)
+        else:
+            scanned = scan(root, on_file=count_file, known_secrets=earlier_scans)
+        remasked = _remasked_contents(store, scanned.files, everything=earlier_scans is None)
+        if remasked:
+            store.forget_contents(sorted(remasked))  # their search rows hold the text as it was masked before
         modules = group_modules(scanned.files)
         module_of = {f.path: m.name for m in modules for f in m.files}
 
         known = store.known_token_counts([f.sha256 for f in scanned.files])
         missing = [f for f in scanned.files if f.sha256 not in known]
-        if missing:
-            reporter.stage("counting", len(missing))
+
+        def count_missing() -> None:
+            """Text tokens of new contents; runs while pages render (tiktoken releases the GIL)."""
             for file, tokens in zip(missing, count_tokens_batch([f.text for f in missing]), strict=True):
                 known[file.sha256] = tokens
-            reporter.advance(len(missing))
 
         fingerprints = {m.name: module_fingerprint(m, profile) for m in modules}
+        current = store.current_generation(profile.name)
         pages_by_module: dict[str, list[PageRow]] = {}
         jobs: list[RenderJob] = []
         for module in modules:
@@ -180,11 +281,15 @@ def index_repository(
                         profile.layout,
                         profile.page_tokens,
                         str(store.pages.directory),
+                        store.blobs_by_layout(current.id, module.directory) if current else {},
                     )
                 )
         if jobs:
             reporter.stage("rendering", len(jobs))
-            pages_by_module.update(_render_all(jobs, workers, reporter))
+            pages_by_module.update(_render_all(jobs, workers, reporter, meanwhile=count_missing))
+        elif missing:
+            count_missing()
+        catalogued = _index_structure(store, scanned.files, workers, reporter)
 
         file_rows = [
             FileRow(f.path, module_of[f.path], f.language, f.sha256, f.size, file_lines(f.text), known[f.sha256])
@@ -204,20 +309,25 @@ def index_repository(
         skipped = [(s.path, s.reason) for s in scanned.skipped]
         fingerprint = _generation_fingerprint(fingerprints, skipped, known, scanned.files)
 
-        current = store.current_generation(profile.name)
         published = current is None or current.fingerprint != fingerprint
         if published:
+            reporter.stage("linking", None)
+            edges = _reference_graph(store, scanned.files)
+            reporter.stage("publishing", None)
             generation = store.publish(
                 target=profile.name,
-                settings={"layout": asdict(profile.layout), "renderer": RENDERER_VERSION},
+                settings={"layout": asdict(profile.layout), "renderer": RENDERER_VERSION, "secrets": SECRETS_RULES},
                 fingerprint=fingerprint,
                 files=file_rows,
                 skipped=skipped,
                 modules=module_rows,
                 pages=[p for m in modules for p in pages_by_module[m.name]],
-                sources=_new_sources(store, scanned.files),
+                sources=_new_sources(store, scanned.files, remasked),
+                edges=edges,
+                secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
             )
-            store.collect_garbage()
+            reporter.stage("collecting", None)
+            store.collect_garbage(grace_seconds=0)  # nothing else writes while we hold the writer lock
         else:
             assert current is not None
             generation = current.id
@@ -238,15 +348,40 @@ def index_repository(
         pages_rendered=sum(len(pages_by_module[j.module]) for j in jobs),
         seconds=time.perf_counter() - started,
         published=published,
+        extra={"files_outlined": catalogued.analysed, "outline_seconds": round(catalogued.seconds, 3)},
+        secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
     )
+
+
+def _index_structure(store: Store, files: list[SourceFile], workers: int, reporter: Reporter) -> CatalogUpdate:
+    """Outlines, full-text lines and exact strings for file contents not catalogued yet (see codectx.catalog)."""
+    reporter.stage("outlining", None)
+    return update_catalog(store, files, workers)
+
+
+def _reference_graph(store: Store, files: list[SourceFile]) -> list[EdgeRow]:
+    ids = catalog_ids(store, ((f.path, f.language, f.sha256) for f in files))
+    return reference_edges(file_facts(store, ids))
 
 
 def _renamed(page: PageRow, module: str) -> PageRow:
     return page if page.module == module else replace(page, module=module)
 
 
-def _new_sources(store: Store, files: list[SourceFile]) -> dict[str, str]:
-    return {f.sha256: f.text for f in files if store.source_text(f.sha256) is None}
+def _remasked_contents(store: Store, files: list[SourceFile], everything: bool) -> set[str]:
+    """Contents whose stored text was masked differently (another copy's file type, or older rules).
+
+    Only files with secrets can differ, unless no generation was scanned under the current rules.
+    """
+    return {
+        f.sha256 for f in files
+        if (everything or f.secrets) and store.source_text(f.sha256) not in (None, f.text)
+    }  # fmt: skip
+
+
+def _new_sources(store: Store, files: list[SourceFile], remasked: set[str]) -> dict[str, str]:
+    known = store.known_sources([f.sha256 for f in files])
+    return {f.sha256: f.text for f in files if f.sha256 not in known or f.sha256 in remasked}
 
 
 def _generation_fingerprint(

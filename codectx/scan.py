@@ -2,22 +2,34 @@
 
 Ignore rules follow git: `.gitignore` at every level (deeper files win, `!` re-includes),
 `.git/info/exclude`, plus a `.codectxignore` at any level and built-in excludes.
+
+Bad input never raises: a file that cannot be indexed becomes a Skipped with a reason, and every
+kept file's text has its detected secrets masked (codectx.secrets) before anything else sees it.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
 import stat
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from pathlib import Path
 
 import pathspec
 
 from codectx.languages import detect_language
+from codectx.secrets import SecretSpan, apply_masks, find_secrets, merge_spans
 
 MAX_FILE_BYTES = 1_000_000
+# A longer line is embedded data (a blob, a table, a minified bundle), not code anyone reads.
+MAX_LINE_CHARS = 10_000
 IGNORE_FILE_NAMES = (".gitignore", ".codectxignore")
 
 # Directories no one wants rendered: VCS data, dependencies, virtualenvs, caches, build outputs.
@@ -51,9 +63,10 @@ class SourceFile:
 
     path: str
     language: str
-    sha256: str
-    text: str
+    sha256: str  # of the raw bytes on disk
+    text: str  # decoded, newlines normalised, secrets masked
     size: int
+    secrets: tuple[SecretSpan, ...] = ()  # what was masked, as offsets into the unmasked text
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,22 +153,38 @@ class IgnoreRules:
 
 
 def decode_text(data: bytes) -> str | None:
-    """Decode source bytes; None for binary content. Tries UTF-8 (with BOM), UTF-16 with BOM, Latin-1."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    if b"\x00" in data[:8192]:
+    """Decode source bytes; None for binary content (NUL bytes, or more than 1% control characters).
+
+    Tries UTF-32 and UTF-16 when a BOM says so, then UTF-8 (with or without BOM). Bytes that are not
+    UTF-8 are read as UTF-8 with U+FFFD for the bad bytes when the rest holds real UTF-8 characters,
+    else as Latin-1 (which decodes anything).
+    """
+    text = _decode(data)
+    if text is None or "\x00" in text:
+        return None
+    sample = text[:8192]
+    return None if len(_CONTROL.findall(sample)) > len(sample) // 100 else text
+
+
+def _decode(data: bytes) -> str | None:
+    for boms, codec in (((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"), "utf-32"), ((b"\xff\xfe", b"\xfe\xff"), "utf-16")):
+        if data.startswith(boms):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+    if b"\x00" in data:
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    # Latin-1 decodes anything; accept it only when the bytes look like text.
-    sample = data[:8192]
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
-    return None if controls > len(sample) // 100 else data.decode("latin-1")
+    repaired = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return repaired if _REAL_UTF8.search(repaired) else data.decode("latin-1")
+
+
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")  # tab, newlines, vertical tab and form feed are text
+_REAL_UTF8 = re.compile("[^\x00-\x7f\ufffd]")
 
 
 def normalise_newlines(text: str) -> str:
@@ -168,26 +197,66 @@ def _content_reason(text: str, path: str) -> str | None:
     head = text[:2000]
     if any(marker in head for marker in GENERATED_MARKERS):
         return "generated file"
-    lines = text.count("\n") + 1
-    if len(text) / lines > MINIFIED_LINE_CHARS:
+    lines = text.split("\n")
+    if len(text) / len(lines) > MINIFIED_LINE_CHARS:
         return "minified (very long lines)"
+    longest = max(lines, key=len)
+    if len(longest) > MAX_LINE_CHARS:
+        return f"line {lines.index(longest) + 1} has {len(longest):,} characters (more than {MAX_LINE_CHARS:,})"
     return None
 
 
-def load_source(root: Path, rel_path: str, max_bytes: int = MAX_FILE_BYTES) -> SourceFile | Skipped:
-    """Read and classify one file; never raises for bad content."""
-    full = root / rel_path
+def _read_regular(full: Path, max_bytes: int) -> bytes | str:
+    """Up to max_bytes + 1 bytes of a regular file, or why they cannot be read.
+
+    Opened without following links and without blocking, then checked again, so a link or a FIFO
+    swapped in after the walk looked at the path is refused rather than followed or waited on.
+    """
     try:
         st = full.lstat()
         if stat.S_ISLNK(st.st_mode):
-            return Skipped(rel_path, "symlink (not followed)")
+            return "symlink (not followed)"
         if not stat.S_ISREG(st.st_mode):
-            return Skipped(rel_path, "not a regular file")
+            return "not a regular file"
         if st.st_size > max_bytes:
-            return Skipped(rel_path, f"larger than {max_bytes} bytes")
-        data = full.read_bytes()[: max_bytes + 1]
-    except (OSError, RuntimeError) as error:
-        return Skipped(rel_path, f"unreadable: {error.__class__.__name__}")
+            return f"larger than {max_bytes} bytes"
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return "deleted during the scan"
+    except OSError as error:
+        return "symlink (not followed)" if error.errno == errno.ELOOP else f"unreadable: {_describe(error)}"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not a regular file"
+        chunks: list[bytes] = []
+        wanted = max_bytes + 1  # a file growing while it is read stops here
+        while wanted > 0 and (chunk := os.read(fd, min(wanted, 1 << 20))):
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        return f"unreadable: {_describe(error)}"
+    finally:
+        os.close(fd)
+
+
+def _describe(error: OSError) -> str:
+    return error.strerror or error.__class__.__name__
+
+
+def load_source(
+    root: Path,
+    rel_path: str,
+    max_bytes: int = MAX_FILE_BYTES,
+    known_secrets: Mapping[tuple[str, str], tuple[SecretSpan, ...]] | None = None,
+) -> SourceFile | Skipped:
+    """Read, classify and mask one file; never raises for bad content.
+
+    `known_secrets` holds spans found earlier by (path, sha256): an unchanged file is not scanned again.
+    """
+    data = _read_regular(root / rel_path, max_bytes)
+    if isinstance(data, str):
+        return Skipped(rel_path, data)
     if len(data) > max_bytes:
         return Skipped(rel_path, f"larger than {max_bytes} bytes")
     text = decode_text(data)
@@ -201,7 +270,10 @@ def load_source(root: Path, rel_path: str, max_bytes: int = MAX_FILE_BYTES) -> S
     if language is None:
         return Skipped(rel_path, "not source code (no lexer)")
     digest = hashlib.sha256(data).hexdigest()
-    return SourceFile(rel_path, language, digest, text, len(data))
+    spans = known_secrets.get((rel_path, digest)) if known_secrets is not None else None
+    if spans is None:
+        spans = find_secrets(rel_path, text)
+    return SourceFile(rel_path, language, digest, apply_masks(text, spans), len(data), spans)
 
 
 def walk(root: Path, rules: IgnoreRules) -> Iterator[tuple[str, str | None]]:
@@ -214,21 +286,26 @@ def walk(root: Path, rules: IgnoreRules) -> Iterator[tuple[str, str | None]]:
         full_dir = root / rel_dir if rel_dir else root
         try:
             entries = sorted(os.scandir(full_dir), key=lambda e: e.name)
-        except OSError:
+        except FileNotFoundError:
             if rel_dir:
-                yield rel_dir, "unreadable directory"
+                yield rel_dir, "deleted during the scan"
+            return
+        except OSError as error:
+            if rel_dir:
+                yield rel_dir, f"unreadable directory: {_describe(error)}"
             return
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if bad_name := _name_reason(entry.name):
+                yield printable_path(rel), bad_name  # not walked: every path below would carry the bad name
+                continue
             try:
                 if entry.is_symlink():
-                    target = Path(entry.path).resolve()
-                    inside = target.is_relative_to(root)
-                    yield rel, "symlink (not followed)" if inside else "symlink points outside the root"
+                    yield rel, _symlink_reason(Path(entry.path), root)
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
-            except (OSError, RuntimeError):
-                yield rel, "unreadable"
+            except OSError as error:
+                yield rel, f"unreadable: {_describe(error)}"
                 continue
             if is_dir:
                 if rules.exclusion_reason(rel, is_dir=True):
@@ -240,24 +317,86 @@ def walk(root: Path, rules: IgnoreRules) -> Iterator[tuple[str, str | None]]:
     yield from visit("")
 
 
+def _name_reason(name: str) -> str | None:
+    if any("\udc80" <= c <= "\udcff" for c in name):
+        return "file name is not valid UTF-8"
+    if any(c < " " or c == "\x7f" for c in name):
+        return "file name contains a control character (newline, tab, ...)"
+    return None
+
+
+def printable_path(path: str) -> str:
+    """`path` with undecodable bytes and control characters written as escapes, safe to store and print."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return re.sub("[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _symlink_reason(link: Path, root: Path) -> str:
+    try:
+        inside = link.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, on Python 3.11 and 3.12
+        return "symlink loop (not followed)"
+    return "symlink (not followed)" if inside else "symlink points outside the root"
+
+
+Loader = Callable[[Path, str, int], SourceFile | Skipped]
+
+
 def scan(
     root: Path,
     max_bytes: int = MAX_FILE_BYTES,
     on_file: Callable[[str], None] | None = None,
+    load: Loader | None = None,
+    known_secrets: Mapping[tuple[str, str], tuple[SecretSpan, ...]] | None = None,
+    pool: Executor | None = None,
 ) -> ScanResult:
-    """Scan `root`: every file is either a SourceFile or a Skipped with a reason."""
+    """Scan `root`: every file is either a SourceFile or a Skipped with a reason.
+
+    `load` reads one kept file; a caching loader (codectx.rescan) skips files that did not change.
+    The default loader takes earlier secret scans from `known_secrets` (see load_source).
+    `pool` loads files in its processes (secret detection dominates a first scan); `load` must pickle.
+    """
+    load = load or partial(load_source, known_secrets=known_secrets)
     root = root.resolve()
     rules = IgnoreRules(root)
     result = ScanResult(root=root)
-    for rel_path, reason in walk(root, rules):
+    walked: Iterable[tuple[str, str | None]] = walk(root, rules)
+    loads: Iterator[SourceFile | Skipped] | None = None
+    if pool is not None:
+        walked = list(walked)
+        kept = [rel_path for rel_path, reason in walked if not reason]
+        loads = pool.map(load, repeat(root), kept, repeat(max_bytes), chunksize=8)  # results keep walk order
+    for rel_path, reason in walked:
         if on_file:
             on_file(rel_path)
         if reason:
             result.skipped.append(Skipped(rel_path, reason))
             continue
-        loaded = load_source(root, rel_path, max_bytes)
+        loaded = next(loads) if loads is not None else load(root, rel_path, max_bytes)
         if isinstance(loaded, SourceFile):
             result.files.append(loaded)
         else:
             result.skipped.append(loaded)
+    _mask_copies_alike(result, max_bytes)
     return result
+
+
+def _mask_copies_alike(result: ScanResult, max_bytes: int) -> None:
+    """Give identical contents under different names the union of their masks.
+
+    Detection depends on the file type (a `.env` line is read differently from a `.py` line), but the
+    store keeps one text per content hash: it must be the text with every copy's secrets masked.
+    """
+    copies: dict[str, list[int]] = defaultdict(list)
+    for index, file in enumerate(result.files):
+        copies[file.sha256].append(index)
+    for indexes in copies.values():
+        spans = {result.files[i].secrets for i in indexes}
+        if len(spans) < 2:
+            continue
+        union = merge_spans(span for group in spans for span in group)
+        for i in indexes:
+            file = result.files[i]
+            reloaded = load_source(result.root, file.path, max_bytes, {(file.path, file.sha256): union})
+            # A copy that changed since it was read keeps its own scan; the next index run sees it again.
+            result.files[i] = reloaded if isinstance(reloaded, SourceFile) and reloaded.sha256 == file.sha256 else file

@@ -3,25 +3,38 @@
 Writers insert a whole generation inside one transaction and flip `meta.current:<target>` in the
 same transaction, so readers (who pin a generation id) never see a half-written index. Blobs are
 written with write-to-temp + rename before the rows that name them are committed.
+
+Pages belong to a module fingerprint, not to a generation: a generation whose modules did not change
+shares their page rows, so publishing costs rows for changed modules only. Readers that hold a
+generation across several reads take a pin (`Store.pinned`); garbage collection keeps pinned
+generations, their rows and their page blobs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from codectx.secrets import SecretSpan
+
+SCHEMA_VERSION = 3
 STORE_DIRNAME = ".codectx"
 KEEP_GENERATIONS = 3
 BLOB_GRACE_SECONDS = 600.0
+PINS_DIRNAME = "pins"
+REDUCED_DIRNAME = "reduced"
+PINS_LOCK = "pins.lock"
+TEMP_PREFIX = ".tmp-"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,13 +59,45 @@ CREATE TABLE IF NOT EXISTS modules (
 );
 CREATE INDEX IF NOT EXISTS modules_fingerprint ON modules (fingerprint);
 CREATE TABLE IF NOT EXISTS pages (
-    generation INTEGER NOT NULL, module TEXT NOT NULL, page_no INTEGER NOT NULL, blob TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, page_no INTEGER NOT NULL, blob TEXT NOT NULL,
     width INTEGER NOT NULL, height INTEGER NOT NULL, vision_tokens INTEGER NOT NULL,
     first_path TEXT NOT NULL, first_line INTEGER NOT NULL, last_path TEXT NOT NULL, last_line INTEGER NOT NULL,
-    line_map TEXT NOT NULL,
-    PRIMARY KEY (generation, module, page_no)
+    line_map TEXT NOT NULL, layout_key TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, page_no)
 );
 CREATE TABLE IF NOT EXISTS sources (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS secrets (
+    generation INTEGER NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL,
+    start INTEGER NOT NULL, stop INTEGER NOT NULL, keep INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS secrets_generation ON secrets (generation, path);
+CREATE TABLE IF NOT EXISTS edges (
+    generation INTEGER NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, weight REAL NOT NULL,
+    PRIMARY KEY (generation, source, target)
+);
+"""
+# Structure and full-text rows are keyed by file content (see codectx.catalog), so an unchanged file
+# is never analysed twice; a generation reaches them through files.sha256. line_fts rowids are
+# (catalog id << LINE_ROWID_SHIFT) | line number.
+LINE_ROWID_SHIFT = 21
+CATALOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS catalog (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, grammar TEXT NOT NULL, version INTEGER NOT NULL,
+    UNIQUE (sha256, grammar)
+);
+CREATE TABLE IF NOT EXISTS symbols (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, ordinal INTEGER NOT NULL, kind TEXT NOT NULL,
+    name TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, parent INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS symbols_file ON symbols (file_id);
+CREATE TABLE IF NOT EXISTS imports (file_id INTEGER NOT NULL, target TEXT NOT NULL, line INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS imports_file ON imports (file_id);
+CREATE TABLE IF NOT EXISTS refs (file_id INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS refs_file ON refs (file_id);
+CREATE TABLE IF NOT EXISTS exact_strings (file_id INTEGER NOT NULL, line INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS exact_strings_file ON exact_strings (file_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS line_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS symbol_fts USING fts5(words, tokenize = 'unicode61 remove_diacritics 2');
 """
 
 
@@ -88,6 +133,7 @@ class PageRow:
     last_path: str
     last_line: int
     line_map: str  # JSON, see render.layout.PageLayout.line_map_json
+    layout_key: str = ""  # hash of the page's cells and settings: equal keys rasterize to the same blob
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +148,15 @@ class ModuleRow:
     pages: int
     vision_tokens: int
     fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRow:
+    """A file of the generation refers to (imports, or uses names defined in) another file."""
+
+    source: str
+    target: str
+    weight: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +199,7 @@ class BlobStore:
         if target.exists():
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -159,13 +214,25 @@ class BlobStore:
         return self.path_for(digest).read_bytes()
 
     def all_digests(self) -> Iterator[str]:
-        if not self.directory.exists():
+        for entry in self._entries():
+            if entry.name.endswith(self.suffix) and not entry.name.startswith(TEMP_PREFIX):
+                yield entry.name[: -len(self.suffix)]
+
+    def temp_files(self) -> Iterator[Path]:
+        """Partly written blobs: a writer died between creating and renaming them."""
+        for entry in self._entries():
+            if entry.name.startswith(TEMP_PREFIX):
+                yield Path(entry.path)
+
+    def _entries(self) -> Iterator[os.DirEntry[str]]:
+        # os.scandir, not Path.iterdir: garbage collection lists every blob after each update.
+        try:
+            subdirectories = [e.path for e in os.scandir(self.directory) if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
             return
-        for sub in self.directory.iterdir():
-            if sub.is_dir():
-                for item in sub.iterdir():
-                    if item.name.endswith(self.suffix) and not item.name.startswith(".tmp-"):
-                        yield item.name[: -len(self.suffix)]
+        for sub in subdirectories:
+            with contextlib.suppress(FileNotFoundError), os.scandir(sub) as entries:
+                yield from entries
 
 
 class Store:
@@ -186,7 +253,7 @@ class Store:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA foreign_keys=ON")
-        connection.executescript(SCHEMA)
+        connection.executescript(SCHEMA + CATALOG_SCHEMA)
         version = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if version is None:
             connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -257,23 +324,38 @@ class Store:
 
     def module_pages(self, generation: int, module: str) -> list[PageRow]:
         rows = self.db.execute(
-            "SELECT module, page_no, blob, width, height, vision_tokens, first_path, first_line, last_path, "
-            "last_line, line_map FROM pages WHERE generation = ? AND module = ? ORDER BY page_no",
+            "SELECT m.name, p.page_no, p.blob, p.width, p.height, p.vision_tokens, p.first_path, p.first_line, "
+            "p.last_path, p.last_line, p.line_map, p.layout_key FROM modules m JOIN pages p ON p.fingerprint = "
+            "m.fingerprint WHERE m.generation = ? AND m.name = ? ORDER BY p.page_no",
             (generation, module),
         )
         return [PageRow(*row) for row in rows]
 
     def pages_for_fingerprint(self, fingerprint: str) -> list[PageRow] | None:
-        """Pages rendered earlier for an identical module (any kept generation), or None."""
-        found = self.db.execute(
-            "SELECT generation, name FROM modules WHERE fingerprint = ? LIMIT 1", (fingerprint,)
-        ).fetchone()
-        if found is None:
-            return None
-        pages = self.module_pages(found[0], found[1])
-        if not all(self.pages.path_for(p.blob).exists() for p in pages):
+        """Pages rendered earlier for an identical module (any kept generation), or None.
+
+        The rows' `module` is empty (the same pages may serve modules of different names) and so is
+        their `line_map`: the store holds them already, and reading every module's maps on each
+        update would cost more than the update. Read pages with `module_pages` instead.
+        """
+        rows = self.db.execute(
+            "SELECT '', page_no, blob, width, height, vision_tokens, first_path, first_line, last_path, last_line, "
+            "'', layout_key FROM pages WHERE fingerprint = ? ORDER BY page_no",
+            (fingerprint,),
+        )
+        pages = [PageRow(*row) for row in rows]
+        if not pages or not all(self.pages.path_for(p.blob).exists() for p in pages):
             return None
         return pages
+
+    def blobs_by_layout(self, generation: int, directory: str) -> dict[str, str]:
+        """layout key -> page blob for the pages of one directory's modules in `generation`."""
+        rows = self.db.execute(
+            "SELECT p.layout_key, p.blob FROM modules m JOIN pages p ON p.fingerprint = m.fingerprint "
+            "WHERE m.generation = ? AND m.directory = ?",
+            (generation, directory),
+        )
+        return {str(key): str(blob) for key, blob in rows if key}
 
     def known_token_counts(self, digests: list[str]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -290,6 +372,97 @@ class Store:
         row = self.db.execute("SELECT text FROM sources WHERE sha256 = ?", (digest,)).fetchone()
         return str(row[0]) if row else None
 
+    def edges(self, generation: int) -> list[EdgeRow]:
+        rows = self.db.execute("SELECT source, target, weight FROM edges WHERE generation = ?", (generation,))
+        return [EdgeRow(*row) for row in rows]
+
+    def secrets(self, generation: int) -> list[tuple[str, SecretSpan]]:
+        """The masked spans of a generation's files, by path, in path and line order."""
+        rows = self.db.execute(
+            "SELECT path, line, start, stop, kind, keep FROM secrets WHERE generation = ? ORDER BY path, start",
+            (generation,),
+        )
+        return [(str(path), SecretSpan(*span)) for path, *span in rows]
+
+    def secret_scans(self, rules: str) -> dict[tuple[str, str], tuple[SecretSpan, ...]] | None:
+        """(path, sha256) -> masked spans of every file of the newest generation scanned under `rules`,
+        or None when there is none. Lets an index skip the secret scan of files that did not change."""
+        row = self.db.execute(
+            "SELECT id FROM generations WHERE json_extract(settings, '$.secrets') = ? ORDER BY id DESC LIMIT 1",
+            (rules,),
+        ).fetchone()
+        if row is None:
+            return None
+        scans: dict[tuple[str, str], list[SecretSpan]] = {
+            (str(path), str(sha)): [] for path, sha in self.db.execute(
+                "SELECT path, sha256 FROM files WHERE generation = ?", (row[0],)
+            )
+        }  # fmt: skip
+        sha_of = {path: sha for path, sha in scans}
+        for path, span in self.secrets(row[0]):
+            scans[(path, sha_of[path])].append(span)
+        return {key: tuple(spans) for key, spans in scans.items()}
+
+    def forget_contents(self, digests: Sequence[str]) -> None:
+        """Drop the catalog rows (outline, full-text lines) of these contents, so they are analysed again."""
+        with self.transaction() as db:
+            ids = [i for d in digests for (i,) in db.execute("SELECT id FROM catalog WHERE sha256 = ?", (d,))]
+            drop_catalog_entries(db, ids)
+
+    def known_sources(self, digests: list[str]) -> set[str]:
+        """The digests among `digests` whose text is stored already."""
+        known: set[str] = set()
+        for start in range(0, len(digests), 500):
+            chunk = digests[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(d for (d,) in self.db.execute(f"SELECT sha256 FROM sources WHERE sha256 IN ({marks})", chunk))
+        return known
+
+    @contextlib.contextmanager
+    def pinned(self, target: str) -> Iterator[GenerationRow]:
+        """Hold the current generation of `target` so that garbage collection keeps its rows and blobs.
+
+        The pin is a file locked with flock: the kernel drops the lock when its process dies, so a
+        crashed reader's pin goes stale by itself and is swept by the next collection.
+        """
+        pins = self.directory / PINS_DIRNAME
+        pins.mkdir(exist_ok=True)
+        with _flocked(self.directory / PINS_LOCK, fcntl.LOCK_SH):
+            generation = self.require_generation(target)
+            fd, tmp = tempfile.mkstemp(dir=pins, prefix=TEMP_PREFIX)
+            handle = os.fdopen(fd, "w")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(f"{generation.id} {os.getpid()}\n")
+            handle.flush()
+            # Renamed only once locked, so a collector never mistakes a pin being made for a stale one.
+            pin = pins / f"{os.getpid()}-{generation.id}-{Path(tmp).name[len(TEMP_PREFIX) :]}.pin"
+            os.replace(tmp, pin)
+        try:
+            yield generation
+        finally:
+            with contextlib.suppress(OSError):
+                pin.unlink()
+            handle.close()
+
+    def _live_pins(self) -> set[int]:
+        """Generations pinned by live readers; stale pins (their process died) are removed."""
+        live: set[int] = set()
+        pins = self.directory / PINS_DIRNAME
+        if not pins.is_dir():
+            return live
+        for path in pins.iterdir():
+            try:
+                with open(path) as handle:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        live.add(int(handle.read().split()[0]))
+                        continue
+                path.unlink()
+            except (OSError, ValueError, IndexError):
+                continue
+        return live
+
     # --- writing -------------------------------------------------------------------------------
 
     def publish(
@@ -302,15 +475,25 @@ class Store:
         modules: list[ModuleRow],
         pages: list[PageRow],
         sources: dict[str, str],
+        edges: list[EdgeRow] | None = None,
+        secrets: Sequence[tuple[str, SecretSpan]] = (),
     ) -> int:
-        """Insert a complete generation and make it current, atomically."""
+        """Insert a complete generation and make it current, atomically.
+
+        `sources` replaces stored texts: a content's masked text changes when its secrets' masks do.
+        `secrets` are the masked spans, by path, of the generation's files.
+        """
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO generations (target, created, settings, fingerprint) VALUES (?, ?, ?, ?)",
                 (target, time.time(), json.dumps(settings, sort_keys=True), fingerprint),
             )
             generation = int(cursor.lastrowid or 0)
-            db.executemany("INSERT OR IGNORE INTO sources (sha256, text) VALUES (?, ?)", list(sources.items()))
+            db.executemany("INSERT OR REPLACE INTO sources (sha256, text) VALUES (?, ?)", list(sources.items()))
+            db.executemany(
+                "INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(generation, path, s.line, s.kind, s.start, s.stop, s.keep) for path, s in secrets],
+            )
             db.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(generation, f.path, f.module, f.language, f.sha256, f.size, f.lines, f.text_tokens) for f in files],
@@ -324,41 +507,92 @@ class Store:
                     for m in modules
                 ],
             )  # fmt: skip
+            fingerprint_of = {m.name: m.fingerprint for m in modules}
+            stored = {
+                f for f in set(fingerprint_of.values())
+                if db.execute("SELECT 1 FROM pages WHERE fingerprint = ? LIMIT 1", (f,)).fetchone()
+            }  # fmt: skip
             db.executemany(
-                "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (generation, p.module, p.page_no, p.blob, p.width, p.height, p.vision_tokens,
-                     p.first_path, p.first_line, p.last_path, p.last_line, p.line_map)
-                    for p in pages
+                    (fingerprint_of[p.module], p.page_no, p.blob, p.width, p.height, p.vision_tokens,
+                     p.first_path, p.first_line, p.last_path, p.last_line, p.line_map, p.layout_key)
+                    for p in pages if fingerprint_of[p.module] not in stored
                 ],
             )  # fmt: skip
+            db.executemany(
+                "INSERT INTO edges VALUES (?, ?, ?, ?)",
+                [(generation, e.source, e.target, e.weight) for e in edges or ()],
+            )
             db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (f"current:{target}", str(generation)),
             )
         return generation
 
-    def collect_garbage(self, keep: int = KEEP_GENERATIONS) -> int:
-        """Drop generations beyond the newest `keep` per target (never a current one), then orphan blobs."""
-        with self.transaction() as db:
-            current = {int(v) for (v,) in db.execute("SELECT value FROM meta WHERE key LIKE 'current:%'")}
+    def collect_garbage(self, keep: int = KEEP_GENERATIONS, grace_seconds: float = BLOB_GRACE_SECONDS) -> int:
+        """Drop generations beyond the newest `keep` per target (never a current or pinned one), then
+        orphan pages, sources and blobs. Returns the number of blob files removed.
+
+        Blobs and temporary files younger than `grace_seconds` may belong to a generation still being
+        written; a caller holding the writer lock knows there is none and passes 0.
+        """
+        with _flocked(self.directory / PINS_LOCK, fcntl.LOCK_EX), self.transaction() as db:
+            kept = self._live_pins()
+            kept |= {int(v) for (v,) in db.execute("SELECT value FROM meta WHERE key LIKE 'current:%'")}
             doomed: list[int] = []
             for (target,) in db.execute("SELECT DISTINCT target FROM generations").fetchall():
                 ids = [i for (i,) in db.execute(
                     "SELECT id FROM generations WHERE target = ? ORDER BY id DESC", (target,)
                 )]  # fmt: skip
-                doomed += [i for i in ids[keep:] if i not in current]
-            for table in ("files", "skipped", "modules", "pages"):
+                doomed += [i for i in ids[keep:] if i not in kept]
+            for table in ("files", "skipped", "modules", "edges", "secrets"):
                 db.executemany(f"DELETE FROM {table} WHERE generation = ?", [(i,) for i in doomed])
             db.executemany("DELETE FROM generations WHERE id = ?", [(i,) for i in doomed])
+            db.execute("DELETE FROM pages WHERE fingerprint NOT IN (SELECT fingerprint FROM modules)")
+            _drop_orphan_catalog(db)
             db.execute("DELETE FROM sources WHERE sha256 NOT IN (SELECT sha256 FROM files)")
             live = {b for (b,) in db.execute("SELECT DISTINCT blob FROM pages")}
         removed = 0
-        # Blobs younger than the grace period may belong to a generation still being written.
-        cutoff = time.time() - BLOB_GRACE_SECONDS
-        for digest in list(self.pages.all_digests()):
-            if digest not in live and _mtime(self.pages.path_for(digest)) < cutoff:
+        cutoff = time.time() - grace_seconds
+        doomed_files = [self.pages.path_for(d) for d in self.pages.all_digests() if d not in live]
+        # Downscaled copies (codectx.reduced) are named <page blob>-<width>x<height>.png.
+        reduced = [p for p in (self.directory / REDUCED_DIRNAME).glob("*/*") if p.name[:64] not in live]
+        for path in doomed_files + list(self.pages.temp_files()) + reduced:
+            if _mtime(path) < cutoff or grace_seconds <= 0:
                 with contextlib.suppress(OSError):
-                    self.pages.path_for(digest).unlink()
+                    path.unlink()
                     removed += 1
         return removed
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for a write refused for want of space (or quota), from the file system or from SQLite."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, sqlite3.OperationalError) and "disk is full" in str(error)
+
+
+@contextlib.contextmanager
+def _flocked(path: Path, mode: int) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, mode)
+        yield
+
+
+def _drop_orphan_catalog(db: sqlite3.Connection) -> None:
+    """Remove structure and full-text rows of file contents that no kept generation holds."""
+    drop_catalog_entries(
+        db, [i for (i,) in db.execute("SELECT id FROM catalog WHERE sha256 NOT IN (SELECT sha256 FROM files)")]
+    )
+
+
+def drop_catalog_entries(db: sqlite3.Connection, ids: list[int]) -> None:
+    """Delete catalog entries with their symbols, imports, references, exact strings and full-text rows."""
+    for file_id in ids:
+        db.execute("DELETE FROM symbol_fts WHERE rowid IN (SELECT id FROM symbols WHERE file_id = ?)", (file_id,))
+        for table in ("symbols", "imports", "refs", "exact_strings"):
+            db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+        first = file_id << LINE_ROWID_SHIFT
+        db.execute("DELETE FROM line_fts WHERE rowid >= ? AND rowid < ?", (first, first + (1 << LINE_ROWID_SHIFT)))
+        db.execute("DELETE FROM catalog WHERE id = ?", (file_id,))

@@ -21,7 +21,8 @@ class Target:
     page_height: int
     cost: Callable[[int, int], int]
     resizes: Callable[[int, int], bool]
-    # Smaller native sizes the pack may use for "reduced pages" (same rule, fewer tokens).
+    # Smaller native sizes the pack may use for "reduced pages": the page is fitted inside one, keeping
+    # its aspect ratio, and costed with the same rule. Only sizes that cost fewer tokens make sense.
     reduced_sizes: tuple[tuple[int, int], ...] = ()
 
     def page_cost(self) -> int:
@@ -108,13 +109,16 @@ def qwen_resizes(width: int, height: int) -> bool:
 DEEPSEEK_OCR_MODES = {"tiny": (512, 64), "small": (640, 100), "base": (1024, 256), "large": (1280, 400)}
 
 
-def deepseek_mode_cost(mode: str) -> Callable[[int, int], int]:
-    _side, tokens = DEEPSEEK_OCR_MODES[mode]
+def deepseek_ocr_cost(width: int, height: int) -> int:
+    """DeepSeek-OCR native modes: the smallest mode whose side holds the image (padded up to it).
 
-    def cost(width: int, height: int) -> int:
-        return tokens
-
-    return cost
+    A page sent at 640 px runs in Small mode (100 tokens), at 512 px in Tiny mode (64 tokens).
+    """
+    edge = max(width, height)
+    for side, tokens in sorted(DEEPSEEK_OCR_MODES.values()):
+        if edge <= side:
+            return tokens
+    return DEEPSEEK_OCR_MODES["large"][1]
 
 
 def deepseek_mode_resizes(mode: str) -> Callable[[int, int], bool]:
@@ -152,23 +156,23 @@ TARGETS: dict[str, Target] = {
         Target("claude-hires", "Anthropic Claude high-resolution tier (<=2576 px, <=4784 tokens)",
                1904, 1904, claude_cost, claude_hires_resizes, ((1092, 1092), (784, 784))),
         Target("gpt-4o", "OpenAI GPT-4o / GPT-4.1, detail high (85 + 170 per 512 px tile)",
-               768, 2048, gpt4o_cost, gpt4o_resizes, ((768, 1024), (512, 512))),
+               768, 2048, gpt4o_cost, gpt4o_resizes, ((384, 1024), (192, 512))),
         Target("gpt-4.1-mini", "OpenAI gpt-4.1-mini (32 px patches x 1.62, <=1536 patches)",
-               1536, 1024, patch32_cost(1.62), patch32_resizes, ((1024, 768), (512, 512))),
+               1536, 1024, patch32_cost(1.62), patch32_resizes, ((1024, 683), (768, 512))),
         Target("gemini", "Google Gemini 2.x (258 tokens per 768 px tile)",
-               768, 768, gemini_cost, gemini_resizes, ((384, 384),)),
+               768, 768, gemini_cost, gemini_resizes),  # 384 px costs 258 tokens too: nothing smaller
         Target("qwen2.5-vl", "Qwen2.5-VL (28 px per token, 4-16384 tokens)",
                1092, 1092, qwen_cost, qwen_resizes, ((784, 784), (532, 532))),
         Target("deepseek-ocr", "DeepSeek-OCR Base mode (1024 px = 256 tokens)",
-               1024, 1024, deepseek_mode_cost("base"), deepseek_mode_resizes("base"), ((640, 640), (512, 512))),
+               1024, 1024, deepseek_ocr_cost, deepseek_mode_resizes("base"), ((640, 640), (512, 512))),
         Target("deepseek-ocr-tiny", "DeepSeek-OCR Tiny mode (512 px = 64 tokens)",
-               512, 512, deepseek_mode_cost("tiny"), deepseek_mode_resizes("tiny")),
+               512, 512, deepseek_ocr_cost, deepseek_mode_resizes("tiny")),
         Target("deepseek-ocr-small", "DeepSeek-OCR Small mode (640 px = 100 tokens)",
-               640, 640, deepseek_mode_cost("small"), deepseek_mode_resizes("small")),
+               640, 640, deepseek_ocr_cost, deepseek_mode_resizes("small"), ((512, 512),)),
         Target("deepseek-ocr-large", "DeepSeek-OCR Large mode (1280 px = 400 tokens)",
-               1280, 1280, deepseek_mode_cost("large"), deepseek_mode_resizes("large")),
+               1280, 1280, deepseek_ocr_cost, deepseek_mode_resizes("large"), ((1024, 1024), (640, 640))),
         Target("deepseek-ocr-gundam", "DeepSeek-OCR Gundam (640 px tiles x 100 + 1024 global view 256)",
-               1280, 1280, deepseek_gundam_cost, deepseek_gundam_resizes),
+               1280, 1280, deepseek_gundam_cost, deepseek_gundam_resizes, ((640, 640),)),
         Target("deepseek-ocr2", "DeepSeek-OCR-2, crop_to_patches=False (1024 px = 256 + 1 separator)",
                1024, 1024, deepseek_ocr2_cost, deepseek_ocr2_resizes),
     )

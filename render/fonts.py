@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from codectx.render.theme import ALPHA_LEVELS
+from codectx.render.theme import ALPHA_LEVELS, INK_COUNT
 
 # Monospace fonts shipped on PyPI by fontpkg; the default is chosen by measurement (docs/FONTS.md).
 FONT_PACKAGES = {
@@ -68,6 +68,10 @@ class GlyphAtlas:
         self._index: dict[int, int] = {32: 0}
         self._bitmaps: list[np.ndarray] = [np.zeros((self.cell.height, self.cell.width), np.uint8)]
         self._stack: np.ndarray | None = None
+        self._inked_rows: np.ndarray | None = None
+        # Code point -> glyph id (-1: not rendered yet); one gather maps a whole page.
+        self._lookup = np.full(128, -1, dtype=np.int32)
+        self._lookup[32] = 0
         for ch in ASCII_PRINTABLE:
             self.glyph_id(ord(ch))
 
@@ -90,19 +94,50 @@ class GlyphAtlas:
             glyph = self._bitmaps[self._index[ord("?")]]
         else:
             glyph = self._render(codepoint)
-        self._index[codepoint] = len(self._bitmaps)
+        glyph_id = len(self._bitmaps)
+        self._index[codepoint] = glyph_id
         self._bitmaps.append(glyph)
-        self._stack = None
-        return self._index[codepoint]
+        self._stack = self._inked_rows = None
+        if codepoint >= len(self._lookup):
+            grown = np.full(max(codepoint + 1, 2 * len(self._lookup)), -1, dtype=np.int32)
+            grown[: len(self._lookup)] = self._lookup
+            self._lookup = grown
+        self._lookup[codepoint] = glyph_id
+        return glyph_id
 
     def ids_for(self, codepoints: np.ndarray) -> np.ndarray:
         """Map an array of code points to glyph ids, adding unseen glyphs."""
-        unique, inverse = np.unique(codepoints, return_inverse=True)
-        ids = np.fromiter((self.glyph_id(int(c)) for c in unique), dtype=np.int32, count=len(unique))
-        return ids[inverse].reshape(codepoints.shape)
+        if codepoints.size and int(codepoints.max()) >= len(self._lookup):
+            self.glyph_id(int(codepoints.max()))
+        ids: np.ndarray = self._lookup[codepoints]
+        missing = ids < 0
+        if missing.any():
+            for codepoint in np.unique(codepoints[missing]).tolist():
+                self.glyph_id(codepoint)
+            ids = self._lookup[codepoints]
+        return ids
+
+    @property
+    def glyph_count(self) -> int:
+        return len(self._bitmaps)
 
     @property
     def bitmaps(self) -> np.ndarray:
         if self._stack is None:
             self._stack = np.stack(self._bitmaps)
         return self._stack
+
+    def inked_rows(self) -> np.ndarray:
+        """Palette indices of every glyph in every ink, one pixel row at a time.
+
+        Shape (cell height, glyphs * INK_COUNT, cell width); entry [y, glyph * INK_COUNT + ink] is
+        pixel row y of that glyph drawn in that ink. Uncovered pixels are 0 whatever the ink, so a
+        page's background is a single palette index and compresses well.
+        """
+        if self._inked_rows is None:
+            levels = self.bitmaps[:, None, :, :]  # (glyphs, 1, h, w)
+            offsets = (np.arange(INK_COUNT, dtype=np.uint8) * ALPHA_LEVELS)[None, :, None, None]
+            inked = np.where(levels > 0, levels + offsets, 0).astype(np.uint8)  # (glyphs, inks, h, w)
+            glyphs, inks, height, width = inked.shape
+            self._inked_rows = np.ascontiguousarray(inked.reshape(glyphs * inks, height, width).transpose(1, 0, 2))
+        return self._inked_rows

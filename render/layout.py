@@ -34,11 +34,13 @@ class LayoutSettings:
     tab_size: int = 4
     font: str = DEFAULT_FONT
     line_numbers: bool = True
+    blank_rows: int = 1  # rows kept per run of blank lines; the line numbers show every gap either way
 
     def key(self) -> str:
         return (
             f"{self.page_width}x{self.page_height}/{self.font}@{self.font_px}/{self.line_height}"
             f"/c{self.columns}/m{self.margin}/g{self.column_gap}/t{self.tab_size}/n{int(self.line_numbers)}"
+            f"/b{self.blank_rows}"
         )
 
 
@@ -151,57 +153,45 @@ class _Row:
     inks: bytes
 
 
-def _expand_tabs(runs: StyledLine, tab_size: int) -> StyledLine:
-    out: StyledLine = []
+def _expand_tabs(line: StyledLine, tab_size: int) -> StyledLine:
+    text, inks = line
+    if "\t" not in text:
+        return line
+    pieces: list[str] = []
+    ink_pieces: list[bytes] = []
     column = 0
-    for ink, text in runs:
-        if "\t" in text:
-            pieces = []
-            for ch in text:
-                if ch == "\t":
-                    pad = tab_size - column % tab_size
-                    pieces.append(" " * pad)
-                    column += pad
-                else:
-                    pieces.append(ch)
-                    column += 1
-            text = "".join(pieces)
-        else:
-            column += len(text)
-        out.append((ink, text))
-    return out
+    for ch, ink in zip(text, inks, strict=True):
+        width = tab_size - column % tab_size if ch == "\t" else 1
+        pieces.append(" " * width if ch == "\t" else ch)
+        ink_pieces.append(bytes((ink,)) * width)
+        column += width
+    return "".join(pieces), b"".join(ink_pieces)
 
 
-def _trim_trailing(runs: StyledLine) -> StyledLine:
-    runs = list(runs)
-    while runs:
-        ink, text = runs[-1]
-        stripped = text.rstrip()
-        if stripped:
-            runs[-1] = (ink, stripped)
-            break
-        runs.pop()
-    return runs
+def _trim_trailing(line: StyledLine) -> StyledLine:
+    text, inks = line
+    stripped = text.rstrip()
+    return stripped, inks[: len(stripped)]
+
+
+def gutter_chars(line_count: int, settings: LayoutSettings) -> int:
+    """Cells taken by the line-number gutter of a file with `line_count` lines (number + one space)."""
+    return len(str(line_count)) + 1 if settings.line_numbers else 0
 
 
 def _file_rows(file: FileLines, width: int, settings: LayoutSettings) -> Iterator[_Row]:
-    """Rows for one file: a header, then code rows (wrapped), with blank runs collapsed to one row."""
+    """Rows for one file: a header, then code rows (wrapped), with blank runs collapsed to `blank_rows` rows."""
     header = f"{HEADER_FILL * 2} {file.path} ({len(file.lines)} lines) "
     header = (header + HEADER_FILL * width)[:width]
     yield _Row("header", file.path, 1, 0, header, bytes([INK_HEADER]) * width)
-    gutter = len(str(len(file.lines))) + 1 if settings.line_numbers else 0
+    gutter = gutter_chars(len(file.lines), settings)
     body = width - gutter
-    previous_blank = False
+    blank_run = 0
     for number, raw in enumerate(file.lines, start=1):
-        runs = _trim_trailing(_expand_tabs(raw, settings.tab_size))
-        if not runs:
-            if previous_blank:
-                continue  # the next line number shows the gap
-            previous_blank = True
-        else:
-            previous_blank = False
-        text = "".join(t for _, t in runs)
-        inks = b"".join(bytes([ink]) * len(t) for ink, t in runs)
+        text, inks = _trim_trailing(_expand_tabs(raw, settings.tab_size))
+        blank_run = blank_run + 1 if not text else 0
+        if blank_run > settings.blank_rows:
+            continue  # the next line number shows the gap
         part = 0
         while True:
             chunk, chunk_inks = text[:body], inks[:body]
@@ -253,10 +243,13 @@ def layout_pages(files: Sequence[FileLines], settings: LayoutSettings) -> list[P
         )
         for column_index, column in enumerate(slots[start : start + grid.columns]):
             x0 = column_index * (grid.column_chars + grid.column_gap)
+            # One conversion and one block copy per column: rows padded to the column width.
+            cells = slice(0, len(column)), slice(x0, x0 + grid.column_chars)
+            text = "".join(row.text.ljust(grid.column_chars) for row in column).encode("utf-32-le")
+            inks = b"".join(row.inks.ljust(grid.column_chars, b"\0") for row in column)
+            page.codepoints[cells] = np.frombuffer(text, dtype=np.uint32).reshape(len(column), -1)
+            page.inks[cells] = np.frombuffer(inks, dtype=np.uint8).reshape(len(column), -1)
             for row_index, row in enumerate(column):
-                n = len(row.text)
-                page.codepoints[row_index, x0 : x0 + n] = np.frombuffer(row.text.encode("utf-32-le"), dtype=np.uint32)
-                page.inks[row_index, x0 : x0 + n] = np.frombuffer(row.inks, dtype=np.uint8)
                 page.spans.append(
                     RowSpan(
                         kind=row.kind, path=row.path, line=row.line, part=row.part,

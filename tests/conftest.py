@@ -47,3 +47,19 @@ def make_repo(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
         return repo
 
     return make
+
+
+@pytest.fixture(scope="session")
+def stdlib_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """json, urllib, http and email copied into a repository and indexed once for claude: (repo, store dir).
+
+    Shared by several test modules: tests must not change it (copy it first).
+    """
+    from codectx.indexer import index_repository
+
+    repo = tmp_path_factory.mktemp("stdlib-repo")
+    for package in ("json", "urllib", "http", "email"):
+        shutil.copytree(STDLIB / package, repo / package, ignore=shutil.ignore_patterns("__pycache__", "test", "tests"))
+    store = tmp_path_factory.mktemp("stdlib-store")
+    index_repository(repo, store_dir=store, workers=2)
+    return repo, store

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from codectx.cli import main
 from codectx.indexer import index_repository
+from codectx.profiles import get_profile
 from codectx.store import Store
 
 JSON_KEYS = {"files", "modules", "pages", "text_tokens", "vision_tokens", "ratio", "target", "skipped"}
@@ -25,7 +26,7 @@ def test_index_twice_is_identical_and_renders_nothing(stdlib_copy, tmp_path):
     store = tmp_path / "store"
     first = index_repository(repo, store_dir=store, workers=2)
     assert first.files >= 30 and first.pages > 10 and first.pages_rendered == first.pages
-    assert first.text_tokens > 50_000 and first.vision_tokens == first.pages * 1521
+    assert first.text_tokens > 50_000 and first.vision_tokens == first.pages * get_profile("claude").page_tokens
     before = snapshot(store)
     second = index_repository(repo, store_dir=store, workers=2)
     assert second.pages_rendered == 0 and not second.published
@@ -64,7 +65,7 @@ def test_cli_json_outputs(stdlib_copy, tmp_path, capsys):
     assert main(["stats", str(repo), "--json", "--target", "gpt-4o"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["target"] == "gpt-4o" and stats["by_module"][0]["module"] == "json"
-    assert stats["vision_tokens"] == stats["pages"] * 1445
+    assert stats["vision_tokens"] == stats["pages"] * get_profile("gpt-4o").page_tokens
     assert abs(stats["ratio"] - stats["text_tokens"] / stats["vision_tokens"]) < 0.01
 
     out = tmp_path / "pages"

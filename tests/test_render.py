@@ -16,8 +16,8 @@ def test_highlight_keeps_one_entry_per_line(stdlib):
     text = (stdlib / "json" / "decoder.py").read_text()
     lines = highlight(text, "python")
     assert len(lines) == text.count("\n") + 1
-    assert ["".join(t for _, t in line) for line in lines] == text.split("\n")
-    assert {ink for line in lines for ink, _ in line} >= {0, 1, 2, 3}  # text, keyword, string, comment
+    assert [line_text for line_text, _ in lines] == text.split("\n")
+    assert {ink for _, inks in lines for ink in inks} >= {0, 1, 2, 3}  # text, keyword, string, comment
 
 
 def test_line_map_covers_every_line_once(stdlib):

@@ -1,0 +1,429 @@
+"""Pack: fit a repository into a token budget, one representation per module.
+
+Representations, from most to least faithful: exact text, full-density pages, reduced pages (the
+target's smaller native sizes), outline, omitted. Relevance (codectx.relevance) orders modules;
+codectx.budget chooses. Pages are lossy, so each module sent as pages brings a glossary item: its
+rare exact strings as text, inside the budget. Text tokens are cl100k counts of the exact text
+sent; page tokens are the target's rule. The total never exceeds the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from codectx.budget import Candidate, Option, allocate, faithfulness
+from codectx.catalog import generation_ids, outlines
+from codectx.glossary import RARE_AT_MOST, glossary_text
+from codectx.model.targets import get_target
+from codectx.profiles import get_profile
+from codectx.reduced import reduced_modes, reduced_page, scaled_line_map
+from codectx.relevance import rank
+from codectx.store import FileRow, ModuleRow, PageRow, Store
+from codectx.structure import Outline
+from codectx.tokens import count_tokens, count_tokens_batch
+
+REPRESENTATIONS = ("text", "pages", "reduced_pages", "outline", "glossary", "omitted")
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "codectx-pack/1"
+_LINE_MAP_MARK = "\x00line-map:"  # a placeholder: no path or module name holds a NUL
+OUTLINE_SKIPS = frozenset({"__all__"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileRange:
+    path: str
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class PackPage:
+    blob: str
+    png_path: Path
+    width: int
+    height: int
+    tokens: int
+    ranges: tuple[FileRange, ...]
+    line_map: str  # JSON
+
+
+@dataclass(frozen=True, slots=True)
+class PackItem:
+    module: str
+    representation: str  # "text" | "pages" | "reduced_pages" | "outline" | "glossary" | "omitted"
+    tokens: int
+    ranges: tuple[FileRange, ...]
+    text: str | None
+    pages: tuple[PackPage, ...]
+    relevance: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    target: str
+    budget: int
+    total_tokens: int
+    generation: int
+    items: tuple[PackItem, ...]
+
+
+# --- representations' text -----------------------------------------------------------------------
+
+
+def file_header(row: FileRow) -> str:
+    return f"# {row.path} (lines 1-{row.lines})\n"
+
+
+def module_text(store: Store, files: Sequence[FileRow]) -> str:
+    parts: list[str] = []
+    for row in files:
+        text = store.source_text(row.sha256) or ""
+        parts.append(file_header(row) + text + ("" if text.endswith("\n") or not text else "\n"))
+    return "".join(parts)
+
+
+def outline_text(files: Sequence[FileRow], shapes: dict[str, Outline]) -> str:
+    """One line per file and per symbol: `  start-end kind name`, indented by nesting."""
+    lines: list[str] = []
+    for row in files:
+        shape = shapes.get(row.path)
+        lines.append(f"{row.path} ({row.lines} lines, {row.language})")
+        if shape is None:
+            continue
+        depth: list[int] = []
+        for symbol in shape.symbols:
+            depth.append(depth[symbol.parent] + 1 if symbol.parent >= 0 else 1)
+            if symbol.kind == "variable" and (symbol.name.startswith("_") or symbol.name in OUTLINE_SKIPS):
+                continue
+            span = (
+                f"{symbol.start_line}"
+                if symbol.end_line == symbol.start_line
+                else f"{symbol.start_line}-{symbol.end_line}"
+            )
+            lines.append(f"{'  ' * depth[-1]}{span} {symbol.kind} {symbol.name}")
+    return "\n".join(lines) + "\n"
+
+
+def _whole_files(files: Sequence[FileRow]) -> tuple[FileRange, ...]:
+    return tuple(FileRange(f.path, 1, max(f.lines, 1)) for f in files)
+
+
+def page_ranges(line_map: str) -> tuple[FileRange, ...]:
+    """The source lines a page shows, as contiguous ranges in page order."""
+    ranges: list[FileRange] = []
+    for row in json.loads(line_map)["rows"]:
+        if row["kind"] != "code":
+            continue
+        path, line = row["path"], row["line"]
+        last = ranges[-1] if ranges else None
+        if last is not None and last.path == path and last.start_line <= line <= last.end_line + 1:
+            ranges[-1] = FileRange(path, last.start_line, max(last.end_line, line))
+        else:
+            ranges.append(FileRange(path, line, line))
+    return tuple(ranges)
+
+
+def spanned_ranges(page: PageRow, files: Sequence[FileRow]) -> tuple[FileRange, ...]:
+    """What `page_ranges` finds, from the page's first and last lines: a module's files are laid out
+    whole and in order, so the files between them are shown entirely. No line map to parse."""
+    paths = [f.path for f in files]
+    first, last = paths.index(page.first_path), paths.index(page.last_path)
+    if first == last:
+        return (FileRange(page.first_path, page.first_line, page.last_line),)
+    return (
+        FileRange(page.first_path, page.first_line, files[first].lines),
+        *(FileRange(f.path, 1, f.lines) for f in files[first + 1 : last]),
+        FileRange(page.last_path, 1, page.last_line),
+    )
+
+
+def _merged(ranges: Iterable[FileRange]) -> tuple[FileRange, ...]:
+    merged: list[FileRange] = []
+    for item in ranges:
+        last = merged[-1] if merged else None
+        if last is not None and last.path == item.path and item.start_line <= last.end_line + 1:
+            merged[-1] = FileRange(item.path, last.start_line, max(last.end_line, item.end_line))
+        else:
+            merged.append(item)
+    return tuple(merged)
+
+
+# --- glossary ------------------------------------------------------------------------------------
+
+
+def rare_strings(store: Store, generation: int) -> dict[str, list[tuple[str, int, str]]]:
+    """path -> [(path, line, string)] for exact-string candidates found in at most RARE_AT_MOST lines overall."""
+    ids = generation_ids(store, generation)
+    paths_of: dict[int, list[str]] = defaultdict(list)
+    for path, file_id in ids.items():
+        paths_of[file_id].append(path)
+    found: list[tuple[str, int, str]] = []
+    distinct = sorted(paths_of)
+    for start in range(0, len(distinct), 500):
+        chunk = distinct[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for file_id, line, text in store.db.execute(
+            f"SELECT file_id, line, text FROM exact_strings WHERE file_id IN ({marks})", chunk
+        ):
+            found += [(path, line, text) for path in paths_of[file_id]]
+    occurrences: dict[str, int] = defaultdict(int)
+    for _, _, text in found:
+        occurrences[text] += 1
+    by_path: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+    for entry in sorted(found):
+        if occurrences[entry[2]] <= RARE_AT_MOST:
+            by_path[entry[0]].append(entry)
+    return by_path
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Module:
+    row: ModuleRow
+    files: tuple[FileRow, ...]
+    relevance: float
+    outline: str
+    outline_tokens: int
+    glossary: str
+    glossary_tokens: int
+    glossary_entries: tuple[tuple[str, int, str], ...]  # (path, line, string)
+
+
+def _modules(store: Store, generation: int, query: str | None) -> list[_Module]:
+    files_by_module: dict[str, list[FileRow]] = defaultdict(list)
+    for row in store.files(generation):
+        files_by_module[row.module].append(row)
+    ranking = rank(store, generation, query)
+    relevance = {m.module: m.score for m in ranking.modules}
+    shapes = outlines(store, generation_ids(store, generation))
+    rare = rare_strings(store, generation)
+    rows = store.modules(generation)
+    outline_texts = [outline_text(files_by_module[m.name], shapes) for m in rows]
+    entries = [tuple(e for f in files_by_module[m.name] for e in rare.get(f.path, ())) for m in rows]
+    glossary_texts = [glossary_text(m.name, found) if found else "" for m, found in zip(rows, entries, strict=True)]
+    outline_tokens = count_tokens_batch(outline_texts)
+    glossary_tokens = count_tokens_batch(glossary_texts)
+    return [
+        _Module(m, tuple(files_by_module[m.name]), relevance.get(m.name, 0.0), o, ot, g, gt if g else 0, e)
+        for m, o, ot, g, gt, e in zip(
+            rows, outline_texts, outline_tokens, glossary_texts, glossary_tokens, entries, strict=True
+        )
+    ]
+
+
+def _options(module: _Module, reduced: list[tuple[tuple[int, int], int]], page_width: int) -> list[Option]:
+    row = module.row
+    header_tokens = sum(count_tokens(file_header(f)) for f in module.files)
+    options = [
+        Option("omitted", 0, 0.0),
+        Option("outline", module.outline_tokens, faithfulness("outline")),
+        Option("text", row.text_tokens + header_tokens, faithfulness("text")),
+    ]
+    if row.pages:
+        options.append(Option("pages", row.vision_tokens + module.glossary_tokens, faithfulness("pages")))
+        for detail, (size, tokens) in enumerate(reduced):
+            cost = row.pages * tokens + module.glossary_tokens
+            scale = size[0] / page_width
+            options.append(Option("reduced_pages", cost, faithfulness("reduced_pages", scale), detail))
+    return options
+
+
+def _downgrades(options: Sequence[Option], current: Option) -> Option:
+    """The next cheaper option: used when exact text counts exceed their estimate."""
+    cheaper = [o for o in options if o.tokens < current.tokens]
+    return max(cheaper, key=lambda o: (o.faithfulness, -o.tokens))
+
+
+def _page_items(
+    store: Store, pages: Sequence[PageRow], files: Sequence[FileRow], size: tuple[int, int] | None, tokens: int
+) -> tuple[PackPage, ...]:
+    if size is None:
+        return tuple(
+            PackPage(
+                p.blob, store.pages.path_for(p.blob), p.width, p.height, p.vision_tokens, spanned_ranges(p, files),
+                p.line_map,
+            )
+            for p in pages
+        )  # fmt: skip
+    # Downscaling is image work that releases the GIL: threads use every core.
+    with ThreadPoolExecutor(max_workers=min(len(pages), 8) or 1) as pool:
+        smalls = list(pool.map(lambda page: reduced_page(store, page.blob, size), pages))
+    return tuple(
+        PackPage(
+            s.blob, s.path, s.width, s.height, tokens, spanned_ranges(p, files), scaled_line_map(p.line_map, size)
+        )
+        for p, s in zip(pages, smalls, strict=True)
+    )
+
+
+def build_pack(store: Store, target: str, budget: int, query: str | None = None, generation: int | None = None) -> Pack:
+    """The repository's current (or the given) generation for `target`, packed into `budget` tokens."""
+    if budget < 0:
+        raise ValueError(f"the budget must be a positive number of tokens, not {budget}")
+    profile = get_profile(get_target(target).name)
+    if generation is None:
+        generation = store.require_generation(profile.name).id
+    else:
+        made_for = store.db.execute("SELECT target FROM generations WHERE id = ?", (generation,)).fetchone()
+        if made_for is None or made_for[0] != profile.name:
+            raise ValueError(f"generation {generation} is not an index for target {profile.name}")
+    reduced = reduced_modes(profile.target, profile.layout.page_width, profile.layout.page_height)
+    modules = _modules(store, generation, query)
+    options = {m.row.name: _options(m, reduced, profile.layout.page_width) for m in modules}
+    candidates = [Candidate(m.row.name, m.relevance, m.row.lines, tuple(options[m.row.name])) for m in modules]
+    chosen = allocate(candidates, budget)
+
+    # Text estimates add per-file counts; the exact count of the joined text may differ by a few tokens.
+    texts: dict[str, tuple[str, int]] = {}
+    for module in sorted(modules, key=lambda m: m.relevance):
+        while chosen[module.row.name].representation == "text":
+            text = module_text(store, module.files)
+            exact = count_tokens(text)
+            spent = sum(o.tokens for o in chosen.values()) - chosen[module.row.name].tokens
+            if spent + exact <= budget:
+                texts[module.row.name] = (text, exact)
+                chosen[module.row.name] = Option("text", exact, chosen[module.row.name].faithfulness)
+                break
+            chosen[module.row.name] = _downgrades(options[module.row.name], chosen[module.row.name])
+
+    items: list[PackItem] = []
+    for module in sorted(modules, key=lambda m: (-m.relevance, m.row.ordinal)):
+        items.extend(_materialise(store, module, chosen[module.row.name], texts, reduced, generation))
+    total = sum(item.tokens for item in items)
+    assert total <= budget, (total, budget)
+    return Pack(profile.name, budget, total, generation, tuple(items))
+
+
+def _materialise(
+    store: Store,
+    module: _Module,
+    option: Option,
+    texts: dict[str, tuple[str, int]],
+    reduced: list[tuple[tuple[int, int], int]],
+    generation: int,
+) -> list[PackItem]:
+    name, relevance = module.row.name, round(module.relevance, 4)
+    whole = _whole_files(module.files)
+    if option.representation == "text":
+        text, tokens = texts[name]
+        return [PackItem(name, "text", tokens, whole, text, (), relevance)]
+    if option.representation == "outline":
+        return [PackItem(name, "outline", module.outline_tokens, whole, module.outline, (), relevance)]
+    if option.representation == "omitted":
+        return [PackItem(name, "omitted", 0, (), None, (), relevance)]
+    rows = store.module_pages(generation, name)
+    if option.representation == "pages":
+        pages = _page_items(store, rows, module.files, None, 0)
+    else:
+        size, tokens = reduced[option.detail]
+        pages = _page_items(store, rows, module.files, size, tokens)
+    ranges = _merged(r for page in pages for r in page.ranges)
+    items = [PackItem(name, option.representation, sum(p.tokens for p in pages), ranges, None, pages, relevance)]
+    if module.glossary:
+        lines = tuple(FileRange(path, line, line) for path, line, _ in module.glossary_entries)
+        items.append(PackItem(name, "glossary", module.glossary_tokens, lines, module.glossary, (), relevance))
+    return items
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "root"
+
+
+def _ranges_json(ranges: Iterable[FileRange]) -> list[dict[str, object]]:
+    return [{"path": r.path, "start_line": r.start_line, "end_line": r.end_line} for r in ranges]
+
+
+def _item_json(item: PackItem) -> dict[str, object]:
+    return {
+        "module": item.module,
+        "representation": item.representation,
+        "tokens": item.tokens,
+        "relevance": item.relevance,
+        "files": sorted({r.path for r in item.ranges}),
+        "ranges": _ranges_json(item.ranges),
+    }
+
+
+def summary_json(pack: Pack) -> dict[str, object]:
+    """budget, total_tokens, target and items (each with its token cost, files, ranges and page count)."""
+    return {
+        "budget": pack.budget,
+        "total_tokens": pack.total_tokens,
+        "target": pack.target,
+        "generation": pack.generation,
+        "items": [_item_json(item) | {"pages": len(item.pages)} for item in pack.items],
+    }
+
+
+def write_pack(pack: Pack, out_dir: Path) -> Path:
+    """Write manifest.json, page PNGs (pages/) and text parts (text/) into `out_dir`; returns the manifest path.
+
+    `out_dir` must be empty, new, or hold an earlier pack (whose files are replaced).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / MANIFEST
+    leftovers = [p for p in out_dir.iterdir() if p.name not in (MANIFEST, "pages", "text")]
+    if leftovers or (any(out_dir.iterdir()) and not _is_pack(manifest_path)):
+        raise FileExistsError(f"{out_dir} is not empty and holds no earlier pack: choose a new or empty folder")
+    for folder in ("pages", "text"):
+        shutil.rmtree(out_dir / folder, ignore_errors=True)
+    (out_dir / "pages").mkdir()
+    (out_dir / "text").mkdir()
+    items: list[dict[str, object]] = []
+    line_maps: list[str] = []
+    for index, item in enumerate(pack.items):
+        stem = f"{index:03d}-{_slug(item.module)}"
+        extra: dict[str, object] = {}
+        if item.text is not None:
+            name = f"text/{stem}.{item.representation}.txt"
+            (out_dir / name).write_text(item.text, encoding="utf-8")
+            extra["text_file"] = name
+        if item.pages:
+            listing = []
+            for number, page in enumerate(item.pages):
+                name = f"pages/{stem}.{number:03d}.png"
+                shutil.copyfile(page.png_path, out_dir / name)
+                listing.append(
+                    {
+                        "file": name, "blob": page.blob, "width": page.width, "height": page.height,
+                        "tokens": page.tokens, "ranges": _ranges_json(page.ranges),
+                        "line_map": f"{_LINE_MAP_MARK}{len(line_maps)}",
+                    }
+                )  # fmt: skip
+                line_maps.append(page.line_map)
+            extra["pages"] = listing
+        items.append(_item_json(item) | extra)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "target": pack.target,
+        "budget": pack.budget,
+        "total_tokens": pack.total_tokens,
+        "generation": pack.generation,
+        "items": items,
+    }
+    # Line maps are JSON already: splice them in rather than parse and encode megabytes again.
+    mark = re.escape(json.dumps(_LINE_MAP_MARK)[1:-1])
+    text = re.sub(f'"{mark}(\\d+)"', lambda m: line_maps[int(m.group(1))], json.dumps(manifest))
+    temporary = out_dir / f".{MANIFEST}.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(manifest_path)
+    return manifest_path
+
+
+def _is_pack(manifest_path: Path) -> bool:
+    try:
+        return bool(json.loads(manifest_path.read_text()).get("format") == MANIFEST_FORMAT)
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -1,0 +1,278 @@
+"""Relevance: rank a generation's files, modules and symbols for a question, or by centrality.
+
+With a question, a file's score mixes three lexical signals, each in [0, 1]:
+  - BM25 over files, with per-line postings from the full-text index (identifier parts indexed),
+    scaled by the best file's,
+  - symbol names that contain the question's words, as the share of the question's idf they carry,
+  - path words ("tarfile" for "tar"), likewise,
+then adds PageRank over the reference graph personalised to those scores, so files the matches
+lean on rise too. Without a question, PageRank alone (centrality) ranks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from codectx.catalog import generation_ids
+from codectx.graph import pagerank
+from codectx.store import LINE_ROWID_SHIFT, FileRow, Store
+from codectx.terms import path_words, query_terms, split_identifier
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+SYMBOL_WEIGHT = 0.6
+PATH_WEIGHT = 0.6
+RANK_WEIGHT = 0.3
+SEED_FILES = 30  # the best lexical matches personalise PageRank
+SYMBOL_KINDS_WEIGHT = {"variable": 0.5, "constant": 0.7, "macro": 0.7}
+_LINE_MASK = (1 << LINE_ROWID_SHIFT) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RankedFile:
+    path: str
+    module: str
+    score: float
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RankedSymbol:
+    path: str
+    name: str
+    kind: str
+    line: int
+    end_line: int
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RankedModule:
+    module: str
+    score: float  # 1.0 for the best module
+    path: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    query: str | None
+    terms: tuple[str, ...]
+    modules: tuple[RankedModule, ...]
+    files: tuple[RankedFile, ...]
+    symbols: tuple[RankedSymbol, ...]
+
+
+@dataclass(slots=True)
+class _Evidence:
+    """What matched in one file."""
+
+    term_lines: dict[str, int] = field(default_factory=dict)  # term -> matching lines
+    first_line: dict[str, int] = field(default_factory=dict)  # term -> first matching line
+    symbols: list[RankedSymbol] = field(default_factory=list)
+    path_terms: list[str] = field(default_factory=list)
+
+
+def _scaled(values: dict[str, float]) -> dict[str, float]:
+    top = max(values.values(), default=0.0)
+    return {k: v / top for k, v in values.items()} if top > 0 else {}
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"*'
+
+
+class _Matcher:
+    """The generation's files and their index rows, matched against a question's terms."""
+
+    def __init__(self, store: Store, generation: int) -> None:
+        self.store = store
+        self.files: dict[str, FileRow] = {f.path: f for f in store.files(generation)}
+        self.ids = generation_ids(store, generation)
+        self.paths_of: dict[int, list[str]] = defaultdict(list)
+        for path, file_id in self.ids.items():
+            self.paths_of[file_id].append(path)
+
+    def line_postings(self, term: str) -> dict[str, tuple[int, int]]:
+        """path -> (matching lines, first matching line) for one term (a prefix)."""
+        postings: dict[str, tuple[int, int]] = {}
+        rows = self.store.db.execute("SELECT rowid FROM line_fts WHERE line_fts MATCH ?", (_fts_phrase(term),))
+        for (rowid,) in rows:
+            for path in self.paths_of.get(rowid >> LINE_ROWID_SHIFT, ()):
+                count, first = postings.get(path, (0, 1 << 30))
+                postings[path] = (count + 1, min(first, rowid & _LINE_MASK))
+        return postings
+
+    def symbol_matches(self, term: str) -> list[tuple[str, str, str, int, int]]:
+        """(path, name, kind, start line, end line) of symbols whose name has a word starting with `term`."""
+        rows = self.store.db.execute(
+            "SELECT s.file_id, s.name, s.kind, s.start_line, s.end_line FROM symbol_fts "
+            "JOIN symbols s ON s.id = symbol_fts.rowid WHERE symbol_fts MATCH ?",
+            (_fts_phrase(term),),
+        )
+        return [
+            (path, name, kind, start, end)
+            for file_id, name, kind, start, end in rows
+            for path in self.paths_of.get(file_id, ())
+        ]
+
+
+def _idf(total: int, containing: int) -> float:
+    return math.log(1 + (total - containing + 0.5) / (containing + 0.5))
+
+
+def _bm25(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -> dict[str, float]:
+    total = len(matcher.files)
+    average = sum(f.lines for f in matcher.files.values()) / max(total, 1)
+    scores: dict[str, float] = defaultdict(float)
+    for term in terms:
+        postings = matcher.line_postings(term)
+        idf = _idf(total, len(postings))
+        for path, (count, first) in postings.items():
+            length = matcher.files[path].lines
+            norm = count * (BM25_K1 + 1) / (count + BM25_K1 * (1 - BM25_B + BM25_B * length / max(average, 1.0)))
+            scores[path] += idf * norm
+            found = evidence[path]
+            found.term_lines[term] = count
+            found.first_line[term] = first
+    return dict(scores)
+
+
+def _symbol_scores(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -> dict[str, float]:
+    """A symbol scores the idf of the terms its name contains, times the share of its name they cover."""
+    total = len(matcher.files)
+    matched: dict[tuple[str, str, str, int, int], set[str]] = defaultdict(set)
+    idf: dict[str, float] = {}
+    for term in terms:
+        hits = matcher.symbol_matches(term)
+        idf[term] = _idf(total, len({h[0] for h in hits}))
+        for hit in hits:
+            matched[hit].add(term)
+    per_file: dict[str, list[RankedSymbol]] = defaultdict(list)
+    for (path, name, kind, start, end), found in matched.items():
+        parts = max(len(split_identifier(name)), 1)
+        coverage = min(1.0, len(found) / parts)
+        score = sum(idf[t] for t in found) * math.sqrt(coverage) * SYMBOL_KINDS_WEIGHT.get(kind, 1.0)
+        reason = f"{kind} name matches {', '.join(repr(t) for t in sorted(found))}"
+        per_file[path].append(RankedSymbol(path, name, kind, start, end, score, reason))
+    scores: dict[str, float] = {}
+    whole = sum(idf.values()) or 1.0
+    for path, symbols in per_file.items():
+        symbols.sort(key=lambda s: (-s.score, s.line))
+        evidence[path].symbols = symbols
+        best = [s.score for s in symbols[:3]]
+        scores[path] = min(1.0, (best[0] + 0.25 * sum(best[1:])) / whole)
+    return scores
+
+
+def _path_scores(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -> dict[str, float]:
+    words = {path: path_words(path) for path in matcher.files}
+    total = len(words)
+    scores: dict[str, float] = defaultdict(float)
+    whole = 0.0
+    for term in terms:
+        hits = [path for path, parts in words.items() if any(w.startswith(term) for w in parts)]
+        idf = _idf(total, len(hits))
+        whole += idf
+        for path in hits:
+            scores[path] += idf
+            evidence[path].path_terms.append(term)
+    return {path: score / whole for path, score in scores.items()}
+
+
+def _reason(evidence: _Evidence) -> tuple[str, int]:
+    parts: list[str] = []
+    line = 1
+    if evidence.symbols:
+        best = evidence.symbols[0]
+        parts.append(f"defines {best.name} ({best.kind} name matches)")
+        line = best.line
+    if evidence.term_lines:
+        ranked = sorted(evidence.term_lines.items(), key=lambda kv: -kv[1])
+        parts.append("text matches " + ", ".join(f"{t!r} x{n}" for t, n in ranked[:4]))
+        if not evidence.symbols:
+            rarest = min(evidence.term_lines, key=lambda t: evidence.term_lines[t])
+            line = evidence.first_line[rarest]
+    if evidence.path_terms:
+        parts.append("path matches " + ", ".join(repr(t) for t in evidence.path_terms))
+    return "; ".join(parts) or "referenced by matching files", line
+
+
+def _modules(files: list[RankedFile]) -> tuple[RankedModule, ...]:
+    """A module scores its best file (the answer is in one place); its other files only break ties."""
+    by_module: dict[str, list[RankedFile]] = defaultdict(list)
+    for ranked in files:
+        by_module[ranked.module].append(ranked)
+    raw = []
+    for module, members in by_module.items():
+        members.sort(key=lambda f: -f.score)
+        raw.append((members[0].score, sum(f.score for f in members[1:4]), module, members[0]))
+    raw.sort(key=lambda r: (-r[0], -r[1], r[2]))
+    top = raw[0][0] if raw and raw[0][0] > 0 else 1.0
+    return tuple(
+        RankedModule(module, round(score / top, 6), best.path, best.line, f"{best.path}: {best.reason}")
+        for score, _, module, best in raw
+    )
+
+
+def centrality(store: Store, generation: int) -> Ranking:
+    """Files and modules ranked by PageRank over the reference graph."""
+    files = store.files(generation)
+    edges = store.edges(generation)
+    ranks = pagerank([f.path for f in files], edges)
+    referrers: dict[str, set[str]] = defaultdict(set)
+    for edge in edges:
+        referrers[edge.target].add(edge.source)
+    ranked = [
+        RankedFile(f.path, f.module, ranks.get(f.path, 0.0), 1, f"referenced by {len(referrers[f.path])} files")
+        for f in files
+    ]
+    ranked.sort(key=lambda r: (-r.score, r.path))
+    by_module: dict[str, float] = defaultdict(float)
+    best: dict[str, RankedFile] = {}
+    for item in ranked:
+        by_module[item.module] += item.score
+        best.setdefault(item.module, item)
+    order = sorted(by_module, key=lambda m: (-by_module[m], m))
+    top = by_module[order[0]] if order and by_module[order[0]] > 0 else 1.0
+    modules = tuple(
+        RankedModule(m, round(by_module[m] / top, 6), best[m].path, 1, f"central: {best[m].path} {best[m].reason}")
+        for m in order
+    )
+    return Ranking(None, (), modules, tuple(ranked), ())
+
+
+def rank(store: Store, generation: int, query: str | None) -> Ranking:
+    """Rank the generation for `query`; without one (or without usable words), by centrality."""
+    terms = query_terms(query or "")
+    if not terms:
+        ranking = centrality(store, generation)
+        return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
+    matcher = _Matcher(store, generation)
+    evidence: dict[str, _Evidence] = defaultdict(_Evidence)
+    text = _scaled(_bm25(matcher, terms, evidence))
+    names = _symbol_scores(matcher, terms, evidence)
+    paths = _path_scores(matcher, terms, evidence)
+    lexical = {
+        path: text.get(path, 0.0) + SYMBOL_WEIGHT * names.get(path, 0.0) + PATH_WEIGHT * paths.get(path, 0.0)
+        for path in set(text) | set(names) | set(paths)
+    }
+    seeds = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:SEED_FILES])
+    graph_rank = _scaled(pagerank(sorted(matcher.files), store.edges(generation), seeds)) if seeds else {}
+    ranked: list[RankedFile] = []
+    for path, row in matcher.files.items():
+        score = lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)
+        if score <= 0:
+            continue
+        reason, line = _reason(evidence[path]) if path in evidence else ("referenced by matching files", 1)
+        ranked.append(RankedFile(path, row.module, round(score, 6), line, reason))
+    ranked.sort(key=lambda r: (-r.score, r.path))
+    file_score = {r.path: r.score for r in ranked}
+    symbols = [s for path in evidence for s in evidence[path].symbols]
+    symbols.sort(key=lambda s: (-(s.score * (1 + file_score.get(s.path, 0.0))), s.path, s.line))
+    return Ranking(query, tuple(terms), _modules(ranked), tuple(ranked), tuple(symbols))

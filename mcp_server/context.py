@@ -1,0 +1,202 @@
+"""load_context: the budgeted pack of the repository as MCP content, delivered in capped parts.
+
+Page items become image blocks, text, outline and glossary items become text blocks, and every item
+is preceded by a header naming the files and line ranges it covers. When a part reaches the size cap
+the result ends with a cursor; the cursor pins the generation, so every part of one pack comes from
+the same index even if it is rebuilt in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp_types import ContentBlock
+
+from codectx.mcp_server.output import CappedContent, ranges_label, thousands
+from codectx.mcp_server.reader import IndexReader, Snapshot, ToolFailure
+from codectx.pack import Pack, PackItem, build_pack
+
+PACK_CACHE_SIZE = 8
+_CURSOR = re.compile(r"^(\d{1,12})\.(\d{1,9})\.(\d{1,9})\.([0-9a-f]{10})$")
+TEXT_REPRESENTATIONS = ("text", "outline", "glossary")
+
+
+@dataclass(frozen=True, slots=True)
+class PackRequest:
+    budget: int
+    target: str
+    query: str | None
+
+    def seal(self, snap: Snapshot) -> str:
+        """Ties a cursor to this call's arguments and to the exact generation it started on."""
+        identity = [self.budget, self.target, self.query, snap.id, snap.generation.created]
+        return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:10]
+
+    def call(self, cursor: str) -> str:
+        query = "" if self.query is None else f", query={self.query!r}"
+        return f"load_context(budget={self.budget}, target={self.target!r}{query}, cursor={cursor!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    generation: int
+    item: int
+    offset: int  # pages (page items) or lines (text items) of `item` already sent
+    seal: str = ""
+
+    def encode(self, request: PackRequest, snap: Snapshot) -> str:
+        return f"{self.generation}.{self.item}.{self.offset}.{request.seal(snap)}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        match = _CURSOR.match(text.strip())
+        if match is None:
+            raise ToolFailure("bad cursor: pass it exactly as a previous load_context result gave it, or omit it")
+        return cls(int(match.group(1)), int(match.group(2)), int(match.group(3)), match.group(4))
+
+    def check(self, request: PackRequest, snap: Snapshot) -> None:
+        if self.seal != request.seal(snap):
+            raise ToolFailure(
+                "this cursor belongs to a load_context call with another budget, target or query (or to an index "
+                "deleted and built anew since): repeat that call's arguments with it, or omit it to start over"
+            )
+
+
+class ContextPacker:
+    """Builds packs (cached per generation and request) and cuts them into capped results."""
+
+    def __init__(self, reader: IndexReader, max_tokens: int) -> None:
+        self.reader = reader
+        self.max_tokens = max_tokens
+        self._cache: OrderedDict[tuple[tuple[int, float], PackRequest], Pack] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load_context(self, request: PackRequest, cursor: str | None) -> list[ContentBlock]:
+        if request.budget < 1:
+            raise ToolFailure("budget must be a positive number of tokens, e.g. 128000")
+        start = Cursor.decode(cursor) if cursor else None
+        with self.reader.pinned(request.target, start.generation if start else None) as snap:
+            if start is not None:
+                start.check(request, snap)
+            pack = self._pack(snap, request)
+            if start is not None and start.item > len(pack.items):
+                raise ToolFailure("bad cursor: it points past the end of this pack; omit it to start over")
+            return self._render(pack, request, snap, start or Cursor(snap.id, 0, 0))
+
+    def _pack(self, snap: Snapshot, request: PackRequest) -> Pack:
+        key = (snap.key, request)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        pack = build_pack(snap.store, request.target, request.budget, query=request.query, generation=snap.id)
+        with self._lock:
+            self._cache[key] = pack
+            while len(self._cache) > PACK_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return pack
+
+    def _render(self, pack: Pack, request: PackRequest, snap: Snapshot, start: Cursor) -> list[ContentBlock]:
+        out = CappedContent(self.max_tokens)
+        out.add_text(self._summary(pack, request, start), force=True)
+        stop: Cursor | None = None
+        first = True
+        for index in range(start.item, len(pack.items)):
+            item = pack.items[index]
+            if item.representation == "omitted":
+                continue
+            offset = start.offset if index == start.item else 0
+            sent = self._emit_item(out, pack, index, item, offset, first_in_result=first)
+            first = False
+            if sent is not None:
+                stop = Cursor(pack.generation, index, sent)
+                break
+        if stop is None:
+            out.add_text(
+                "End of pack. Pages are lossy: before quoting or editing, fetch exact lines with "
+                "read_source(path, start_line, end_line).",
+                force=True,
+            )
+        else:
+            out.add_text(
+                f"Size cap reached ({thousands(self.max_tokens)} tokens per result): the pack continues at item "
+                f"{stop.item + 1} of {len(pack.items)}. Call {request.call(stop.encode(request, snap))} for the rest.",
+                force=True,
+            )
+        return out.blocks
+
+    def _emit_item(
+        self, out: CappedContent, pack: Pack, index: int, item: PackItem, offset: int, first_in_result: bool
+    ) -> int | None:
+        """Add item `index` from `offset` on; None when it all fit, else how far it got (pages or lines)."""
+        header = self._item_header(pack, index, item, offset)
+        if item.representation in TEXT_REPRESENTATIONS:
+            lines = (item.text or "").splitlines(keepends=True)
+            fitting = out.lines_that_fit(lines[offset:], overhead=header + "\n")
+            if fitting == 0 and not first_in_result:
+                return offset
+            shown = lines[offset : offset + fitting] if fitting else [out.cut_to_fit(lines[offset], header + "\n")]
+            out.add_text(header + "\n" + "".join(shown), force=True)
+            sent = offset + len(shown)  # a part always makes progress, if need be with one cut line
+            return None if sent >= len(lines) else sent
+        pages = item.pages
+        for number in range(offset, len(pages)):
+            page = pages[number]
+            caption = f"page {number + 1}/{len(pages)} of {item.module}: {ranges_label(page.ranges, spans=True)}"
+            if number == offset:
+                caption = header + "\n" + caption
+            if not out.add_image(caption, self._png(page.png_path, item), page.tokens):
+                if number == offset and first_in_result:
+                    raise ToolFailure(
+                        f"one page costs {page.tokens} tokens, more than the size cap allows: "
+                        "restart the server with a larger --max-tokens"
+                    )
+                return number
+        return None
+
+    @staticmethod
+    def _png(path: Path, item: PackItem) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError:
+            raise ToolFailure(
+                f"a page of {item.module} is missing from the page store: the index is being rebuilt; retry"
+            ) from None
+
+    @staticmethod
+    def _item_header(pack: Pack, index: int, item: PackItem, offset: int) -> str:
+        label = item.representation.replace("_", " ")
+        size = f"{len(item.pages)} pages, " if item.pages else ""
+        part = "" if offset == 0 else f", continued from {'page' if item.pages else 'line'} {offset + 1}"
+        return (
+            f"[item {index + 1}/{len(pack.items)}{part}] module {item.module} as {label} "
+            f"({size}{thousands(item.tokens)} tokens, relevance {item.relevance:.2f}); "
+            f"covers {ranges_label(item.ranges, spans=bool(item.pages)) or 'no source lines'}"
+        )
+
+    @staticmethod
+    def _summary(pack: Pack, request: PackRequest, start: Cursor) -> str:
+        counts: dict[str, int] = {}
+        for item in pack.items:
+            counts[item.representation] = counts.get(item.representation, 0) + 1
+        mix = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+        query = f" for query {request.query!r}" if request.query else ""
+        text = (
+            f"codectx pack of the repository{query}: target {pack.target}, budget {thousands(pack.budget)} tokens, "
+            f"{len({i.module for i in pack.items})} modules as {len(pack.items)} items in "
+            f"{thousands(pack.total_tokens)} tokens ({mix}); generation {pack.generation}."
+        )
+        if start.item or start.offset:
+            return text + f" Continued from item {start.item + 1}."
+        omitted = [item.module for item in pack.items if item.representation == "omitted"]
+        if omitted:
+            shown = ", ".join(omitted[:60]) + (f" and {len(omitted) - 60} more" if len(omitted) > 60 else "")
+            text += f" Omitted for budget (get_pages or read_source reach them): {shown}."
+        return text

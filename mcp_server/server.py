@@ -1,0 +1,197 @@
+"""MCP wiring: tools and resources on the official SDK's MCPServer, served over stdio or streamable HTTP.
+
+Tools return plain content (text and image blocks) with no structured output: some clients drop
+images when both are present. Refusals and failures are tool errors (isError) whose text says what
+to do next.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from pydantic import Field
+
+from codectx import __version__
+from codectx.mcp_server.context import ContextPacker, PackRequest
+from codectx.mcp_server.output import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS
+from codectx.mcp_server.reader import ToolFailure
+from codectx.mcp_server.tools import MANIFEST_URI, PAGE_URI_TEMPLATE, CodectxTools, ServeOptions
+from codectx.model.targets import DEFAULT_TARGET
+from codectx.store import StoreError, default_store_dir
+
+log = logging.getLogger("codectx.mcp")
+
+INSTRUCTIONS = (
+    "codectx serves this repository as dense page images of its source plus exact text. Start with "
+    "repo_overview, then load_context(budget) to load the whole repository within a token budget, or "
+    "get_pages(module) for one module. Pages are lossy pictures: before quoting or editing code, fetch the "
+    "exact lines with read_source(path, start_line, end_line). search and find_symbol return path:line hits."
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    root: Path
+    store_dir: Path | None = None
+    target: str = DEFAULT_TARGET
+    max_tokens: int = DEFAULT_MAX_TOKENS
+
+    def options(self) -> ServeOptions:
+        if self.max_tokens < MIN_MAX_TOKENS:
+            raise ValueError(f"--max-tokens must be at least {MIN_MAX_TOKENS}")
+        root = self.root.resolve()
+        return ServeOptions(root, (self.store_dir or default_store_dir(root)).resolve(), self.target, self.max_tokens)
+
+
+def tool_result(call: Callable[[], list[ContentBlock]]) -> CallToolResult:
+    try:
+        return CallToolResult(content=call())
+    except ToolFailure as failure:
+        message = str(failure)
+    except StoreError as error:
+        message = str(error)
+    except sqlite3.DatabaseError as error:
+        message = f"the index could not be read ({error}): retry, or rebuild it with `codectx index`"
+    log.info("tool error: %s", message)
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def _resource(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except ToolFailure as failure:
+        raise ResourceNotFoundError(str(failure)) from None
+    except (StoreError, sqlite3.DatabaseError) as error:
+        raise ResourceError(f"the index could not be read: {error}") from None
+
+
+def build_server(config: ServerConfig) -> MCPServer[Any]:
+    options = config.options()
+    tools = CodectxTools(options)
+    packer = ContextPacker(tools.reader, options.max_tokens)
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            tools.close()
+
+    server: MCPServer[Any] = MCPServer(
+        "codectx", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan, log_level="WARNING"
+    )
+
+    @server.tool(annotations=READ_ONLY)
+    def repo_overview(
+        offset: Annotated[int, Field(ge=0, description="first module to list (0-based), for long listings")] = 0,
+    ) -> CallToolResult:
+        """Modules of the indexed repository with files, lines and token costs as text and as pages."""
+        return tool_result(lambda: tools.repo_overview(offset))
+
+    @server.tool(annotations=READ_ONLY)
+    def load_context(
+        budget: Annotated[int, Field(gt=0, description="token budget for the whole pack (text + vision tokens)")],
+        target: Annotated[
+            str | None, Field(description="target model whose cost rule prices the pages; default: the server's")
+        ] = None,
+        query: Annotated[
+            str | None, Field(description="what you are working on; relevant modules stay most faithful")
+        ] = None,
+        cursor: Annotated[
+            str | None, Field(description="continue a pack from where the previous result stopped (it says how)")
+        ] = None,
+    ) -> CallToolResult:
+        """The repository packed into a token budget: each module as exact text, pages, reduced pages, outline or
+        omitted, most relevant most faithful. Page images and text blocks each follow a header with their files and
+        line ranges."""
+        request = PackRequest(budget, target or config.target, query or None)
+        return tool_result(lambda: packer.load_context(request, cursor))
+
+    @server.tool(annotations=READ_ONLY)
+    def get_pages(
+        module: Annotated[str, Field(description="module name, as repo_overview lists it")],
+        pages: Annotated[
+            list[int] | None, Field(description="1-based page numbers to send; all pages when omitted")
+        ] = None,
+    ) -> CallToolResult:
+        """One module's page images, each preceded by the file line ranges it shows."""
+        return tool_result(lambda: tools.get_pages(module, pages))
+
+    @server.tool(annotations=READ_ONLY)
+    def read_source(
+        path: Annotated[str, Field(description="file path relative to the repository root, e.g. 'pkg/mod.py'")],
+        start_line: Annotated[int | None, Field(description="first line (1-based); default 1")] = None,
+        end_line: Annotated[int | None, Field(description="last line (inclusive); default: end of file")] = None,
+    ) -> CallToolResult:
+        """Exact text of an indexed file (or a line range of it), with line numbers."""
+        return tool_result(lambda: tools.read_source(path, start_line, end_line))
+
+    @server.tool(annotations=READ_ONLY)
+    def search(
+        pattern: Annotated[str, Field(description="text to find on one line (a Python regex with regex=true)")],
+        regex: Annotated[bool, Field(description="treat pattern as a regular expression")] = False,
+        offset: Annotated[int, Field(ge=0, description="hits to skip, to continue a capped listing")] = 0,
+    ) -> CallToolResult:
+        """Exact grep-like search of the indexed source: path:line: text hits in path order."""
+        return tool_result(lambda: tools.search(pattern, regex, offset))
+
+    @server.tool(annotations=READ_ONLY)
+    def find_symbol(
+        name: Annotated[str, Field(description="definition name, e.g. 'JSONDecoder' or 'JSONDecoder.decode'")],
+        offset: Annotated[int, Field(ge=0, description="definitions to skip, to continue a capped listing")] = 0,
+    ) -> CallToolResult:
+        """Where a class, function, method or other definition is: path:start-end kind qualified name."""
+        return tool_result(lambda: tools.find_symbol(name, offset))
+
+    @server.resource(
+        MANIFEST_URI,
+        name="manifest",
+        mime_type="application/json",
+        description="Every module and page of the current index generation, with page URIs and line spans.",
+    )
+    def manifest() -> str:
+        return str(_resource(tools.manifest))
+
+    @server.resource(
+        PAGE_URI_TEMPLATE,
+        name="page",
+        mime_type="image/png",
+        description="One page image: module name percent-encoded, page number 1-based (see the manifest).",
+    )
+    def page(module: str, page: str) -> bytes:
+        if not page.isdigit():
+            raise ResourceNotFoundError(f"page must be a 1-based number, not {page!r}")
+        return bytes(_resource(lambda: tools.page_png(module, int(page))))
+
+    return server
+
+
+def serve(config: ServerConfig, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run until interrupted. stdout carries only the protocol (stdio); logs go to stderr."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="codectx serve: %(message)s")
+    server = build_server(config)
+    options = config.options()
+    log.info("repository %s, index %s, target %s", options.root, options.store_dir, options.target)
+    if not (options.store_dir / "index.sqlite").exists():
+        log.warning("no index yet: tools answer with how to build one (`codectx index %s`)", options.root)
+    if http:
+        if host not in LOOPBACK_HOSTS:
+            log.warning(
+                "listening on %s: the server has no authentication, anyone who can reach it reads the code", host
+            )
+        log.info("streamable HTTP on http://%s:%d/mcp", host, port)
+        server.run("streamable-http", host=host, port=port)
+    else:
+        server.run("stdio")
