@@ -38,6 +38,7 @@ test: lint typecheck unit
 bench: $(VENV)/.all
 	$(BIN)/python bench/index_speed.py
 	$(BIN)/python bench/raster_speed.py
+	$(BIN)/python bench/highlight_speed.py
 	$(BIN)/python bench/mcp_latency.py
 
 # docs/page-example.png: the first claude-profile page of the standard library's json package.

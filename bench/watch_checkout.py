@@ -62,14 +62,27 @@ def make_branch(repo: Path, name: str, sources: list[str], rng: random.Random) -
     return expected
 
 
-def converge(store: Store, repo: Path, branch: str, expected: dict[str, str]) -> float:
-    """Seconds from the start of `git checkout branch` until the index lists exactly `expected`."""
+def converge(store: Store, repo: Path, branch: str, expected: dict[str, str]) -> tuple[float, int]:
+    """Seconds from the start of `git checkout branch` until the index lists exactly `expected`, and
+    the generation that does."""
     generation = current_generation(store)
     started = time.perf_counter()
     git(repo, "checkout", "-q", branch)
     while indexed_files(store) != expected:
         generation = wait_for_new_generation(store, generation)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, generation
+
+
+def report_updates(watch: WatchProcess, label: str, generation: int) -> None:
+    """Print where the updates of one switch, up to `generation`, spent their time (seconds per stage)."""
+    while True:
+        update = watch.next_update()
+        stages = "  ".join(f"{name} {seconds:.2f}" for name, seconds in dict(update["stages"]).items())  # type: ignore[call-overload]
+        print(
+            f"  {label}: update of {update['changed_paths']} paths, {update['seconds']:.2f}s: {stages}", file=sys.stderr
+        )
+        if update["generation"] == generation:
+            return
 
 
 def main() -> None:
@@ -96,8 +109,12 @@ def main() -> None:
     back: list[float] = []
     with Store.open(store_dir, create=False) as store:
         for branch, expected in branches.items():
-            there.append(converge(store, repo, branch, expected))
-            back.append(converge(store, repo, "main", main_files))
+            seconds, generation = converge(store, repo, branch, expected)
+            there.append(seconds)
+            report_updates(watch, f"main -> {branch}", generation)
+            seconds, generation = converge(store, repo, "main", main_files)
+            back.append(seconds)
+            report_updates(watch, f"{branch} -> main", generation)
             print(f"{branch}: converged in {there[-1]:.2f}s, back to main in {back[-1]:.2f}s", file=sys.stderr)
     watch.stop()
 

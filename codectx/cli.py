@@ -94,6 +94,17 @@ def _secret_locations(summary: IndexSummary) -> list[tuple[str, int, str]]:
     return sorted({(path, span.line, span.kind) for path, span in summary.secrets})
 
 
+def _line_runs(locations: list[tuple[str, int, str]]) -> list[tuple[str, int, int, str]]:
+    """Consecutive lines of one path and kind as one (path, first, last, kind): a key block is one row."""
+    runs: list[tuple[str, int, int, str]] = []
+    for path, line, kind in sorted(locations, key=lambda item: (item[0], item[2], item[1])):
+        if runs and runs[-1][0] == path and runs[-1][3] == kind and runs[-1][2] == line - 1:
+            runs[-1] = (path, runs[-1][1], line, kind)
+        else:
+            runs.append((path, line, line, kind))
+    return sorted(runs)
+
+
 def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> None:
     if args.json:
         print(json.dumps(summary_json(summary, by_module), indent=2))
@@ -112,10 +123,10 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
     secrets = _secret_locations(summary)
     if by_module and secrets:
         found = Table(title="secrets masked in pages and text")
-        for column in ("path", "line", "kind"):
-            found.add_column(column, justify="right" if column == "line" else "left")
-        for path, line, kind in secrets:
-            found.add_row(path, str(line), kind)
+        for column in ("path", "lines", "kind"):
+            found.add_column(column, justify="right" if column == "lines" else "left")
+        for path, first, last, kind in _line_runs(secrets):
+            found.add_row(path, str(first) if first == last else f"{first}-{last}", kind)
         console.print(found)
     totals = Table(title=None if by_module else f"codectx · {summary.root.name} · target {summary.target}")
     columns = ("files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "secrets", "rendered",

@@ -5,8 +5,10 @@ Rule (documented in README):
 2. A directory whose files total fewer than MERGE_BELOW_CHARS characters merges into the nearest
    ancestor directory that has a module, so scattered tiny folders do not become tiny modules.
 3. A module larger than SPLIT_ABOVE_CHARS is split, at file boundaries and in path order, into
-   parts of at most that size; each part is named `<dir>[<first file>..]`, so the name stays stable
-   while edits do not move files across a boundary.
+   parts of similar size, none over that size unless it is one file; each part is named
+   `<dir>[<first file>..]`, so the name stays stable while edits do not move files across a boundary.
+   SPLIT_ABOVE_CHARS keeps a part loadable: ~80k characters of code are ~20-25k cl100k tokens as
+   text and fewer as pages, so a 32k-token window holds a whole part.
 The root directory's module is named "." .
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from codectx.scan import SourceFile
 
 MERGE_BELOW_CHARS = 4_000
-SPLIT_ABOVE_CHARS = 400_000
+SPLIT_ABOVE_CHARS = 80_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,32 @@ class Module:
 
 def _parent(directory: str) -> str:
     return directory.rpartition("/")[0]
+
+
+def _greedy(files: Sequence[SourceFile], limit: float) -> list[list[SourceFile]]:
+    """Files in order, cut before the file that would take a part over `limit`."""
+    chunks: list[list[SourceFile]] = [[]]
+    size = 0
+    for file in files:
+        if chunks[-1] and size + len(file.text) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(file)
+        size += len(file.text)
+    return chunks
+
+
+def _split(files: Sequence[SourceFile], limit: int) -> list[list[SourceFile]]:
+    """Files in order, in as few parts of even size as `limit` allows: each file joins the part its middle
+    character falls in, so no tiny tail is left over. A part over `limit` (large files) is then cut greedily."""
+    total = sum(len(f.text) for f in files)
+    count = -(-total // limit) or 1
+    parts: list[list[SourceFile]] = [[] for _ in range(count)]
+    offset = 0
+    for file in files:
+        parts[min(int((offset + len(file.text) / 2) * count // total) if total else 0, count - 1)].append(file)
+        offset += len(file.text)
+    return [chunk for part in parts if part for chunk in _greedy(part, limit)]
 
 
 def group_modules(
@@ -59,14 +87,7 @@ def group_modules(
     for directory in sorted(by_dir):
         members = sorted(by_dir[directory], key=lambda f: f.path)
         name = directory or "."
-        chunks: list[list[SourceFile]] = [[]]
-        size = 0
-        for file in members:
-            if chunks[-1] and size + len(file.text) > split_above:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(file)
-            size += len(file.text)
+        chunks = _split(members, split_above)
         if len(chunks) == 1:
             modules.append(Module(name, directory, tuple(members)))
             continue

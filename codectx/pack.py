@@ -13,18 +13,18 @@ import json
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codectx.budget import Candidate, Option, allocate, faithfulness
-from codectx.catalog import generation_ids, outlines
+from codectx.catalog import outlines
 from codectx.glossary import RARE_AT_MOST, glossary_text
 from codectx.model.targets import get_target
 from codectx.profiles import get_profile
-from codectx.reduced import reduced_modes, reduced_page, scaled_line_map
-from codectx.relevance import rank
+from codectx.reduced import ReducedPage, reduced_modes, reduced_page, scaled_line_map
+from codectx.relevance import RankBasis, rank, rank_basis
 from codectx.store import FileRow, ModuleRow, PageRow, Store
 from codectx.structure import Outline
 from codectx.tokens import count_tokens, count_tokens_batch
@@ -158,12 +158,10 @@ def _merged(ranges: Iterable[FileRange]) -> tuple[FileRange, ...]:
 # --- glossary ------------------------------------------------------------------------------------
 
 
-def rare_strings(store: Store, generation: int) -> dict[str, list[tuple[str, int, str]]]:
-    """path -> [(path, line, string)] for exact-string candidates found in at most RARE_AT_MOST lines overall."""
-    ids = generation_ids(store, generation)
-    paths_of: dict[int, list[str]] = defaultdict(list)
-    for path, file_id in ids.items():
-        paths_of[file_id].append(path)
+def rare_strings(store: Store, paths_of: Mapping[int, list[str]]) -> dict[str, list[tuple[str, int, str]]]:
+    """path -> [(path, line, string)] for exact-string candidates found in at most RARE_AT_MOST lines overall.
+
+    `paths_of` maps the generation's catalog ids to its paths holding that content."""
     found: list[tuple[str, int, str]] = []
     distinct = sorted(paths_of)
     for start in range(0, len(distinct), 500):
@@ -187,10 +185,12 @@ def rare_strings(store: Store, generation: int) -> dict[str, list[tuple[str, int
 
 
 @dataclass(frozen=True, slots=True)
-class _Module:
+class ModuleBasis:
+    """One module's query-independent parts: its files, outline and glossary with their token counts."""
+
     row: ModuleRow
     files: tuple[FileRow, ...]
-    relevance: float
+    header_tokens: int  # the file headers its text representation adds
     outline: str
     outline_tokens: int
     glossary: str
@@ -198,31 +198,82 @@ class _Module:
     glossary_entries: tuple[tuple[str, int, str], ...]  # (path, line, string)
 
 
-def _modules(store: Store, generation: int, query: str | None) -> list[_Module]:
+@dataclass(frozen=True, slots=True)
+class PackBasis:
+    """Everything a pack needs that depends on the generation alone, not on the query or the budget.
+
+    A published generation never changes, so a server builds this once per generation and every
+    pack after that only ranks and allocates. Module texts (with their exact token counts) and
+    reduced pages are added as packs first use them.
+    """
+
+    generation: int
+    target: str
+    modules: tuple[ModuleBasis, ...]
+    rank: RankBasis
+    texts: dict[str, tuple[str, int]] = field(default_factory=dict)  # module -> (text, exact cl100k count)
+    reduced: dict[tuple[str, tuple[int, int]], tuple[ReducedPage, str]] = field(default_factory=dict)
+
+
+def pack_basis(store: Store, generation: int) -> PackBasis:
+    """The generation's pack basis (see PackBasis)."""
+    target = store.db.execute("SELECT target FROM generations WHERE id = ?", (generation,)).fetchone()
+    if target is None:
+        raise ValueError(f"generation {generation} is not in this index")
+    ranking = rank_basis(store, generation)
     files_by_module: dict[str, list[FileRow]] = defaultdict(list)
-    for row in store.files(generation):
+    for row in ranking.files.values():
         files_by_module[row.module].append(row)
-    ranking = rank(store, generation, query)
-    relevance = {m.module: m.score for m in ranking.modules}
-    shapes = outlines(store, generation_ids(store, generation))
-    rare = rare_strings(store, generation)
+    ids = {path: file_id for file_id, paths in ranking.paths_of.items() for path in paths}
+    shapes = outlines(store, ids)
+    rare = rare_strings(store, ranking.paths_of)
     rows = store.modules(generation)
     outline_texts = [outline_text(files_by_module[m.name], shapes) for m in rows]
     entries = [tuple(e for f in files_by_module[m.name] for e in rare.get(f.path, ())) for m in rows]
     glossary_texts = [glossary_text(m.name, found) if found else "" for m, found in zip(rows, entries, strict=True)]
-    outline_tokens = count_tokens_batch(outline_texts)
-    glossary_tokens = count_tokens_batch(glossary_texts)
-    return [
-        _Module(m, tuple(files_by_module[m.name]), relevance.get(m.name, 0.0), o, ot, g, gt if g else 0, e)
-        for m, o, ot, g, gt, e in zip(
-            rows, outline_texts, outline_tokens, glossary_texts, glossary_tokens, entries, strict=True
+    headers = [file_header(f) for m in rows for f in files_by_module[m.name]]
+    outline_tokens, glossary_tokens, header_tokens = _token_counts(outline_texts, glossary_texts, headers)
+    header_sums = []
+    for m in rows:
+        count = len(files_by_module[m.name])
+        header_sums.append(sum(header_tokens[:count]))
+        header_tokens = header_tokens[count:]
+    modules = tuple(
+        ModuleBasis(m, tuple(files_by_module[m.name]), h, o, ot, g, gt if g else 0, e)
+        for m, h, o, ot, g, gt, e in zip(
+            rows, header_sums, outline_texts, outline_tokens, glossary_texts, glossary_tokens, entries, strict=True
         )
-    ]
+    )
+    return PackBasis(generation, str(target[0]), modules, ranking)
 
 
-def _options(module: _Module, reduced: list[tuple[tuple[int, int], int]], page_width: int) -> list[Option]:
+def _token_counts(*groups: list[str]) -> list[list[int]]:
+    """cl100k counts of several lists of texts, in one batch."""
+    counts = count_tokens_batch([text for group in groups for text in group])
+    result = []
+    for group in groups:
+        result.append(counts[: len(group)])
+        counts = counts[len(group) :]
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Module:
+    basis: ModuleBasis
+    relevance: float
+
+    @property
+    def row(self) -> ModuleRow:
+        return self.basis.row
+
+    @property
+    def files(self) -> tuple[FileRow, ...]:
+        return self.basis.files
+
+
+def _options(module: ModuleBasis, reduced: list[tuple[tuple[int, int], int]], page_width: int) -> list[Option]:
     row = module.row
-    header_tokens = sum(count_tokens(file_header(f)) for f in module.files)
+    header_tokens = module.header_tokens
     options = [
         Option("omitted", 0, 0.0),
         Option("outline", module.outline_tokens, faithfulness("outline")),
@@ -244,7 +295,12 @@ def _downgrades(options: Sequence[Option], current: Option) -> Option:
 
 
 def _page_items(
-    store: Store, pages: Sequence[PageRow], files: Sequence[FileRow], size: tuple[int, int] | None, tokens: int
+    store: Store,
+    pages: Sequence[PageRow],
+    files: Sequence[FileRow],
+    size: tuple[int, int] | None,
+    tokens: int,
+    basis: PackBasis,
 ) -> tuple[PackPage, ...]:
     if size is None:
         return tuple(
@@ -254,19 +310,32 @@ def _page_items(
             )
             for p in pages
         )  # fmt: skip
-    # Downscaling is image work that releases the GIL: threads use every core.
-    with ThreadPoolExecutor(max_workers=min(len(pages), 8) or 1) as pool:
-        smalls = list(pool.map(lambda page: reduced_page(store, page.blob, size), pages))
+    missing = [p for p in pages if (p.blob, size) not in basis.reduced]
+    if missing:
+        # Downscaling is image work that releases the GIL: threads use every core.
+        with ThreadPoolExecutor(max_workers=min(len(missing), 8)) as pool:
+            smalls = list(pool.map(lambda page: reduced_page(store, page.blob, size), missing))
+        for page, small in zip(missing, smalls, strict=True):
+            basis.reduced[(page.blob, size)] = (small, scaled_line_map(page.line_map, size))
+    made = [basis.reduced[(p.blob, size)] for p in pages]
     return tuple(
-        PackPage(
-            s.blob, s.path, s.width, s.height, tokens, spanned_ranges(p, files), scaled_line_map(p.line_map, size)
-        )
-        for p, s in zip(pages, smalls, strict=True)
+        PackPage(s.blob, s.path, s.width, s.height, tokens, spanned_ranges(p, files), line_map)
+        for p, (s, line_map) in zip(pages, made, strict=True)
     )
 
 
-def build_pack(store: Store, target: str, budget: int, query: str | None = None, generation: int | None = None) -> Pack:
-    """The repository's current (or the given) generation for `target`, packed into `budget` tokens."""
+def build_pack(
+    store: Store,
+    target: str,
+    budget: int,
+    query: str | None = None,
+    generation: int | None = None,
+    basis: PackBasis | None = None,
+) -> Pack:
+    """The repository's current (or the given) generation for `target`, packed into `budget` tokens.
+
+    `basis` is the generation's pack_basis, kept by a caller that packs the same generation again.
+    """
     if budget < 0:
         raise ValueError(f"the budget must be a positive number of tokens, not {budget}")
     profile = get_profile(get_target(target).name)
@@ -276,9 +345,14 @@ def build_pack(store: Store, target: str, budget: int, query: str | None = None,
         made_for = store.db.execute("SELECT target FROM generations WHERE id = ?", (generation,)).fetchone()
         if made_for is None or made_for[0] != profile.name:
             raise ValueError(f"generation {generation} is not an index for target {profile.name}")
+    if basis is None:
+        basis = pack_basis(store, generation)
+    elif basis.generation != generation:
+        raise ValueError(f"the pack basis is for generation {basis.generation}, not {generation}")
     reduced = reduced_modes(profile.target, profile.layout.page_width, profile.layout.page_height)
-    modules = _modules(store, generation, query)
-    options = {m.row.name: _options(m, reduced, profile.layout.page_width) for m in modules}
+    relevance = {m.module: m.score for m in rank(store, generation, query, basis.rank).modules}
+    modules = [_Module(m, relevance.get(m.row.name, 0.0)) for m in basis.modules]
+    options = {m.row.name: _options(m.basis, reduced, profile.layout.page_width) for m in modules}
     candidates = [Candidate(m.row.name, m.relevance, m.row.lines, tuple(options[m.row.name])) for m in modules]
     chosen = allocate(candidates, budget)
 
@@ -286,8 +360,10 @@ def build_pack(store: Store, target: str, budget: int, query: str | None = None,
     texts: dict[str, tuple[str, int]] = {}
     for module in sorted(modules, key=lambda m: m.relevance):
         while chosen[module.row.name].representation == "text":
-            text = module_text(store, module.files)
-            exact = count_tokens(text)
+            if module.row.name not in basis.texts:
+                whole = module_text(store, module.files)
+                basis.texts[module.row.name] = (whole, count_tokens(whole))
+            text, exact = basis.texts[module.row.name]
             spent = sum(o.tokens for o in chosen.values()) - chosen[module.row.name].tokens
             if spent + exact <= budget:
                 texts[module.row.name] = (text, exact)
@@ -297,7 +373,7 @@ def build_pack(store: Store, target: str, budget: int, query: str | None = None,
 
     items: list[PackItem] = []
     for module in sorted(modules, key=lambda m: (-m.relevance, m.row.ordinal)):
-        items.extend(_materialise(store, module, chosen[module.row.name], texts, reduced, generation))
+        items.extend(_materialise(store, module, chosen[module.row.name], texts, reduced, basis))
     total = sum(item.tokens for item in items)
     assert total <= budget, (total, budget)
     return Pack(profile.name, budget, total, generation, tuple(items))
@@ -309,28 +385,28 @@ def _materialise(
     option: Option,
     texts: dict[str, tuple[str, int]],
     reduced: list[tuple[tuple[int, int], int]],
-    generation: int,
+    basis: PackBasis,
 ) -> list[PackItem]:
-    name, relevance = module.row.name, round(module.relevance, 4)
+    name, relevance, parts = module.row.name, round(module.relevance, 4), module.basis
     whole = _whole_files(module.files)
     if option.representation == "text":
         text, tokens = texts[name]
         return [PackItem(name, "text", tokens, whole, text, (), relevance)]
     if option.representation == "outline":
-        return [PackItem(name, "outline", module.outline_tokens, whole, module.outline, (), relevance)]
+        return [PackItem(name, "outline", parts.outline_tokens, whole, parts.outline, (), relevance)]
     if option.representation == "omitted":
         return [PackItem(name, "omitted", 0, (), None, (), relevance)]
-    rows = store.module_pages(generation, name)
+    rows = store.module_pages(basis.generation, name)
     if option.representation == "pages":
-        pages = _page_items(store, rows, module.files, None, 0)
+        pages = _page_items(store, rows, module.files, None, 0, basis)
     else:
         size, tokens = reduced[option.detail]
-        pages = _page_items(store, rows, module.files, size, tokens)
+        pages = _page_items(store, rows, module.files, size, tokens, basis)
     ranges = _merged(r for page in pages for r in page.ranges)
     items = [PackItem(name, option.representation, sum(p.tokens for p in pages), ranges, None, pages, relevance)]
-    if module.glossary:
-        lines = tuple(FileRange(path, line, line) for path, line, _ in module.glossary_entries)
-        items.append(PackItem(name, "glossary", module.glossary_tokens, lines, module.glossary, (), relevance))
+    if parts.glossary:
+        lines = tuple(FileRange(path, line, line) for path, line, _ in parts.glossary_entries)
+        items.append(PackItem(name, "glossary", parts.glossary_tokens, lines, parts.glossary, (), relevance))
     return items
 
 

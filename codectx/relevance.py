@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from codectx.catalog import generation_ids
 from codectx.graph import pagerank
-from codectx.store import LINE_ROWID_SHIFT, FileRow, Store
+from codectx.store import LINE_ROWID_SHIFT, EdgeRow, FileRow, Store
 from codectx.terms import path_words, query_terms, split_identifier
 
 BM25_K1 = 1.2
@@ -87,16 +87,29 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"*'
 
 
+@dataclass(frozen=True, slots=True)
+class RankBasis:
+    """What ranking needs besides the question: a pure function of the generation, so it can be kept."""
+
+    files: dict[str, FileRow]
+    paths_of: dict[int, list[str]]  # catalog id -> the generation's paths with that content
+    edges: list[EdgeRow]
+
+
+def rank_basis(store: Store, generation: int) -> RankBasis:
+    paths_of: dict[int, list[str]] = defaultdict(list)
+    for path, file_id in generation_ids(store, generation).items():
+        paths_of[file_id].append(path)
+    return RankBasis({f.path: f for f in store.files(generation)}, dict(paths_of), store.edges(generation))
+
+
 class _Matcher:
     """The generation's files and their index rows, matched against a question's terms."""
 
-    def __init__(self, store: Store, generation: int) -> None:
+    def __init__(self, store: Store, basis: RankBasis) -> None:
         self.store = store
-        self.files: dict[str, FileRow] = {f.path: f for f in store.files(generation)}
-        self.ids = generation_ids(store, generation)
-        self.paths_of: dict[int, list[str]] = defaultdict(list)
-        for path, file_id in self.ids.items():
-            self.paths_of[file_id].append(path)
+        self.files = basis.files
+        self.paths_of = basis.paths_of
 
     def line_postings(self, term: str) -> dict[str, tuple[int, int]]:
         """path -> (matching lines, first matching line) for one term (a prefix)."""
@@ -220,10 +233,10 @@ def _modules(files: list[RankedFile]) -> tuple[RankedModule, ...]:
     )
 
 
-def centrality(store: Store, generation: int) -> Ranking:
+def centrality(store: Store, generation: int, basis: RankBasis | None = None) -> Ranking:
     """Files and modules ranked by PageRank over the reference graph."""
-    files = store.files(generation)
-    edges = store.edges(generation)
+    basis = basis or rank_basis(store, generation)
+    files, edges = list(basis.files.values()), basis.edges
     ranks = pagerank([f.path for f in files], edges)
     referrers: dict[str, set[str]] = defaultdict(set)
     for edge in edges:
@@ -247,13 +260,16 @@ def centrality(store: Store, generation: int) -> Ranking:
     return Ranking(None, (), modules, tuple(ranked), ())
 
 
-def rank(store: Store, generation: int, query: str | None) -> Ranking:
-    """Rank the generation for `query`; without one (or without usable words), by centrality."""
+def rank(store: Store, generation: int, query: str | None, basis: RankBasis | None = None) -> Ranking:
+    """Rank the generation for `query`; without one (or without usable words), by centrality.
+
+    `basis` (rank_basis of this generation) saves reading the generation's files and graph again."""
+    basis = basis or rank_basis(store, generation)
     terms = query_terms(query or "")
     if not terms:
-        ranking = centrality(store, generation)
+        ranking = centrality(store, generation, basis)
         return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
-    matcher = _Matcher(store, generation)
+    matcher = _Matcher(store, basis)
     evidence: dict[str, _Evidence] = defaultdict(_Evidence)
     text = _scaled(_bm25(matcher, terms, evidence))
     names = _symbol_scores(matcher, terms, evidence)
@@ -263,7 +279,7 @@ def rank(store: Store, generation: int, query: str | None) -> Ranking:
         for path in set(text) | set(names) | set(paths)
     }
     seeds = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:SEED_FILES])
-    graph_rank = _scaled(pagerank(sorted(matcher.files), store.edges(generation), seeds)) if seeds else {}
+    graph_rank = _scaled(pagerank(sorted(matcher.files), basis.edges, seeds)) if seeds else {}
     ranked: list[RankedFile] = []
     for path, row in matcher.files.items():
         score = lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)

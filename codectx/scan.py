@@ -365,7 +365,8 @@ def scan(
     if pool is not None:
         walked = list(walked)
         kept = [rel_path for rel_path, reason in walked if not reason]
-        loads = pool.map(load, repeat(root), kept, repeat(max_bytes), chunksize=8)  # results keep walk order
+        # Results keep walk order; chunks of up to 64 files keep per-task overhead small on huge trees.
+        loads = pool.map(load, repeat(root), kept, repeat(max_bytes), chunksize=max(1, min(64, len(kept) // 64)))
     for rel_path, reason in walked:
         if on_file:
             on_file(rel_path)

@@ -19,8 +19,8 @@ from pathlib import Path
 from mcp_types import ContentBlock
 
 from codectx.mcp_server.output import CappedContent, ranges_label, thousands
-from codectx.mcp_server.reader import IndexReader, Snapshot, ToolFailure
-from codectx.pack import Pack, PackItem, build_pack
+from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot, ToolFailure
+from codectx.pack import Pack, PackBasis, PackItem, build_pack, pack_basis
 
 PACK_CACHE_SIZE = 8
 _CURSOR = re.compile(r"^(\d{1,12})\.(\d{1,9})\.(\d{1,9})\.([0-9a-f]{10})$")
@@ -76,6 +76,8 @@ class ContextPacker:
         self.max_tokens = max_tokens
         self._cache: OrderedDict[tuple[tuple[int, float], PackRequest], Pack] = OrderedDict()
         self._lock = threading.Lock()
+        # Outlines, glossaries, token counts and the graph are the same for every query: built once per generation.
+        self._bases: PerGeneration[PackBasis] = PerGeneration(lambda snap: pack_basis(snap.store, snap.id))
 
     def load_context(self, request: PackRequest, cursor: str | None) -> list[ContentBlock]:
         if request.budget < 1:
@@ -96,7 +98,9 @@ class ContextPacker:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        pack = build_pack(snap.store, request.target, request.budget, query=request.query, generation=snap.id)
+        pack = build_pack(
+            snap.store, request.target, request.budget, request.query, generation=snap.id, basis=self._bases.of(snap)
+        )
         with self._lock:
             self._cache[key] = pack
             while len(self._cache) > PACK_CACHE_SIZE:

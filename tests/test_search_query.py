@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,21 @@ def test_bad_patterns_are_refused(indexed: tuple[Path, Path]) -> None:
         for pattern, regex in (("", False), ("a\nb", False), ("(unclosed", True)):
             with pytest.raises(SearchError):
                 list(search(store, generation, pattern, regex=regex))
+
+
+def test_backtracking_regex_is_stopped_at_its_time_limit(make_repo: Callable[[dict[str, str]], Path]) -> None:
+    # `(a|aa)+$` against 60 a's and a '!' backtracks through ~10^12 paths: without the limit it never ends.
+    repo = make_repo(
+        {"slow.py": "x = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'\n", "ok.py": "y = 1\n"}
+    )
+    store_dir = repo.parent / "store"
+    index_repository(repo, store_dir=store_dir)
+    store, generation = open_current(store_dir)
+    with store:
+        with pytest.raises(SearchError, match=r"ran longer than 0.5 s and was stopped"):
+            list(search(store, generation, r"(a|aa)+$", regex=True, regex_seconds=0.5))
+        found = [(h.path, h.line, h.text) for h in search(store, generation, r"^y = \d", regex=True, regex_seconds=0.5)]
+    assert found == [("ok.py", 1, "y = 1")]
 
 
 def test_symbols_and_imports_are_indexed(indexed: tuple[Path, Path]) -> None:

@@ -239,7 +239,7 @@ def _ocr_pages(
     return "\n".join(reader.read(crops))
 
 
-def test_rendered_pages_show_no_secret_when_read_by_ocr(seeded_repo, tmp_path, monkeypatch):
+def test_rendered_pages_show_no_secret_when_read_by_ocr(seeded_repo, tmp_path):
     """OCR of the real pages finds no secret, while the same OCR finds nearly all of them on unmasked pages."""
     repo, seeded = seeded_repo
     # Where the secrets are, known from the files themselves: only those rows need reading.
@@ -252,8 +252,7 @@ def test_rendered_pages_show_no_secret_when_read_by_ocr(seeded_repo, tmp_path, m
     store_dir = tmp_path / "store"
     index_repository(repo, store_dir=store_dir, workers=1)
     profile = get_profile("claude")
-    monkeypatch.setenv("OMP_THREAD_LIMIT", "1")  # tesseract's threads only fight each other on a busy machine
-    reader = TesseractReader(tmp_path / "ocr")
+    reader = TesseractReader(tmp_path)
     with Store.open(store_dir, create=False) as store:
         generation = store.require_generation("claude")
         masked = [
