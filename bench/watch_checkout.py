@@ -69,7 +69,7 @@ def converge(store: Store, repo: Path, branch: str, expected: dict[str, str]) ->
     started = time.perf_counter()
     git(repo, "checkout", "-q", branch)
     while indexed_files(store) != expected:
-        generation = wait_for_new_generation(store, generation)
+        generation = wait_for_new_generation(store, generation, poll=0.01)
     return time.perf_counter() - started, generation
 
 
