@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -109,35 +109,111 @@ def _name_weight(name: str, definers: int) -> float:
 
 def reference_edges(files: Sequence[FileFacts]) -> list[EdgeRow]:
     """Weighted file -> file edges from imports and from names used in one file and defined in another."""
+    definers = _definers(files)
+    resolver = ImportResolver(f.path for f in files)
+    return [edge for facts in sorted(files, key=lambda f: f.path) for edge in _source_edges(facts, definers, resolver)]
+
+
+def _defined_names(facts: FileFacts) -> set[str]:
+    return {name for name in facts.defines if len(name) >= MIN_NAME}
+
+
+def _definers(files: Iterable[FileFacts]) -> dict[str, set[str]]:
     definers: dict[str, set[str]] = defaultdict(set)
     for facts in files:
-        for name in facts.defines:
-            if len(name) >= MIN_NAME:
-                definers[name].add(facts.path)
-    resolver = ImportResolver(f.path for f in files)
-    weights: dict[tuple[str, str], float] = defaultdict(float)
-    for facts in files:
-        for name, count in facts.references:
-            where = definers.get(name)
-            if not where or len(where) > MAX_DEFINERS:
-                continue
-            weight = _name_weight(name, len(where)) * math.sqrt(count)
-            for target in where:
-                if target != facts.path:
-                    weights[(facts.path, target)] += weight
-        for target_name in set(facts.imports):
-            resolved = resolver.resolve(facts.path, target_name)
-            for target in resolved:
-                weights[(facts.path, target)] += IMPORT_WEIGHT / len(resolved)
+        for name in _defined_names(facts):
+            definers[name].add(facts.path)
+    return definers
+
+
+def _source_edges(facts: FileFacts, definers: Mapping[str, set[str]], resolver: ImportResolver) -> list[EdgeRow]:
+    """The edges out of one file, sorted by target: a function of its facts, the definers of the names it
+    uses and the repository's paths only."""
+    weights: dict[str, float] = defaultdict(float)
+    for name, count in facts.references:
+        where = definers.get(name)
+        if not where or len(where) > MAX_DEFINERS:
+            continue
+        weight = _name_weight(name, len(where)) * math.sqrt(count)
+        for target in where:
+            if target != facts.path:
+                weights[target] += weight
+    for target_name in set(facts.imports):
+        resolved = resolver.resolve(facts.path, target_name)
+        for target in resolved:
+            weights[target] += IMPORT_WEIGHT / len(resolved)
     # A file's weakest links barely move PageRank; keeping its strongest few keeps the graph small.
-    by_source: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for (source, target), weight in weights.items():
-        by_source[source].append((weight, target))
-    edges: list[EdgeRow] = []
-    for source in sorted(by_source):
-        strongest = sorted(by_source[source], key=lambda wt: (-wt[0], wt[1]))[:MAX_EDGES_PER_FILE]
-        edges += [EdgeRow(source, target, round(weight, 4)) for weight, target in sorted(strongest, key=lambda x: x[1])]
-    return edges
+    strongest = sorted(((w, t) for t, w in weights.items()), key=lambda wt: (-wt[0], wt[1]))[:MAX_EDGES_PER_FILE]
+    return [EdgeRow(facts.path, target, round(weight, 4)) for weight, target in sorted(strongest, key=lambda x: x[1])]
+
+
+class LinkGraph:
+    """`reference_edges` kept current across updates of one repository (the watcher's).
+
+    A file's edges depend on its own facts, on which files define the names it uses, and on the set
+    of paths (import resolution). So an update whose paths are unchanged links again only the
+    changed files and the files that use a name whose definers changed; any other update links all.
+    Facts are keyed by content: `update` loads only those of files whose key changed.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Hashable] = {}
+        self._facts: dict[str, FileFacts] = {}
+        self._definers: dict[str, set[str]] = {}
+        self._users: dict[str, set[str]] = defaultdict(set)  # name -> files that reference it
+        self._resolver = ImportResolver(())
+        self._edges: dict[str, list[EdgeRow]] = {}
+        self.linked = 0  # files whose edges the last update computed
+
+    def update(self, keys: Mapping[str, Hashable], load: Callable[[list[str]], Iterable[FileFacts]]) -> list[EdgeRow]:
+        """The edges of the files in `keys` (path -> content key); `load(paths)` gives the facts of those paths."""
+        changed = sorted(path for path, key in keys.items() if self._keys.get(path, _NO_KEY) != key)
+        loaded = {facts.path: facts for facts in load(changed)} if changed else {}
+        previous, self._keys = self._keys, {}  # stays empty (everything is linked again) should this update fail
+        if keys.keys() != previous.keys():
+            self._facts = {path: loaded.get(path) or self._facts[path] for path in keys}
+            self._rebuild()
+        else:
+            renamed: set[str] = set()
+            for path in changed:
+                old, new = self._facts[path], loaded[path]
+                renamed |= _defined_names(old) ^ _defined_names(new)
+                for name, _ in old.references:
+                    self._users[name].discard(path)
+                for name, _ in new.references:
+                    self._users[name].add(path)
+                self._facts[path] = new
+            for name in sorted(renamed):
+                where = {path for path in self._definers.get(name, ()) if name in _defined_names(self._facts[path])}
+                where |= {path for path in changed if name in _defined_names(self._facts[path])}
+                if where:
+                    self._definers[name] = where
+                else:
+                    self._definers.pop(name, None)
+            dirty = set(changed).union(*(self._users.get(name, ()) for name in renamed))
+            for path in dirty:
+                self._edges[path] = _source_edges(self._facts[path], self._definers, self._resolver)
+            self.linked = len(dirty)
+        self._keys = dict(keys)
+        return [edge for path in sorted(self._edges) for edge in self._edges[path]]
+
+    def forget(self) -> None:
+        """Drop what is known: the next update loads every file's facts (their analysis changed)."""
+        self._keys = {}
+
+    def _rebuild(self) -> None:
+        files = list(self._facts.values())
+        self._definers = _definers(files)
+        self._users = defaultdict(set)
+        for facts in files:
+            for name, _ in facts.references:
+                self._users[name].add(facts.path)
+        self._resolver = ImportResolver(self._facts)
+        self._edges = {f.path: _source_edges(f, self._definers, self._resolver) for f in files}
+        self.linked = len(files)
+
+
+_NO_KEY = object()
 
 
 def module_edges(edges: Iterable[EdgeRow], module_of: Mapping[str, str]) -> list[EdgeRow]:

@@ -21,7 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from codectx.catalog import CatalogUpdate, catalog_ids, file_facts, update_catalog
-from codectx.graph import reference_edges
+from codectx.graph import LinkGraph, reference_edges
 from codectx.modules import Module, group_modules
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
@@ -221,10 +221,12 @@ def index_repository(
     reporter: Reporter | None = None,
     workers: int | None = None,
     sources: SourceCache | None = None,
+    links: LinkGraph | None = None,
 ) -> IndexSummary:
     """Bring the index for `target` up to date with the tree under `root`.
 
-    `sources` (kept by a long-running caller such as the watcher) makes the scan re-read only changed files.
+    `sources` and `links` (kept by a long-running caller such as the watcher, for one store) make the scan
+    re-read only changed files and the reference graph link again only the files a change can affect.
     """
     started = time.perf_counter()
     root = root.resolve()
@@ -254,6 +256,8 @@ def index_repository(
         remasked = _remasked_contents(store, scanned.files, everything=earlier_scans is None)
         if remasked:
             store.forget_contents(sorted(remasked))  # their search rows hold the text as it was masked before
+            if links is not None:
+                links.forget()
         modules = group_modules(scanned.files)
         module_of = {f.path: m.name for m in modules for f in m.files}
 
@@ -291,8 +295,9 @@ def index_repository(
             count_missing()
         catalogued = _index_structure(store, scanned.files, workers, reporter)
 
+        lines_of = {f.path: file_lines(f.text) for f in scanned.files}
         file_rows = [
-            FileRow(f.path, module_of[f.path], f.language, f.sha256, f.size, file_lines(f.text), known[f.sha256])
+            FileRow(f.path, module_of[f.path], f.language, f.sha256, f.size, lines_of[f.path], known[f.sha256])
             for f in scanned.files
         ]
         module_rows = []
@@ -301,7 +306,7 @@ def index_repository(
             module_rows.append(
                 ModuleRow(
                     name=module.name, directory=module.directory, ordinal=ordinal, files=len(module.files),
-                    lines=sum(file_lines(f.text) for f in module.files), chars=module.chars,
+                    lines=sum(lines_of[f.path] for f in module.files), chars=module.chars,
                     text_tokens=sum(known[f.sha256] for f in module.files), pages=len(pages),
                     vision_tokens=sum(p.vision_tokens for p in pages), fingerprint=fingerprints[module.name],
                 )
@@ -312,7 +317,7 @@ def index_repository(
         published = current is None or current.fingerprint != fingerprint
         if published:
             reporter.stage("linking", None)
-            edges = _reference_graph(store, scanned.files)
+            edges = _reference_graph(store, scanned.files, links)
             reporter.stage("publishing", None)
             generation = store.publish(
                 target=profile.name,
@@ -359,9 +364,15 @@ def _index_structure(store: Store, files: list[SourceFile], workers: int, report
     return update_catalog(store, files, workers)
 
 
-def _reference_graph(store: Store, files: list[SourceFile]) -> list[EdgeRow]:
+def _reference_graph(store: Store, files: list[SourceFile], links: LinkGraph | None) -> list[EdgeRow]:
     ids = catalog_ids(store, ((f.path, f.language, f.sha256) for f in files))
-    return reference_edges(file_facts(store, ids))
+    if links is None:
+        return reference_edges(file_facts(store, ids))
+    sha_of = {f.path: f.sha256 for f in files}  # with the id: a catalog id freed by collection may be reused
+    return links.update(
+        {path: (file_id, sha_of[path]) for path, file_id in ids.items()},
+        lambda paths: file_facts(store, {path: ids[path] for path in paths}),
+    )
 
 
 def _renamed(page: PageRow, module: str) -> PageRow:

@@ -193,6 +193,10 @@ class BlobStore:
     def path_for(self, digest: str) -> Path:
         return self.directory / digest[:2] / f"{digest}{self.suffix}"
 
+    def exists(self, digest: str) -> bool:
+        # Joined as text: an update checks every reused page, and building Paths cost more than the stats.
+        return os.path.exists(os.path.join(self.directory, digest[:2], f"{digest}{self.suffix}"))
+
     def put(self, data: bytes) -> str:
         digest = sha256_hex(data)
         target = self.path_for(digest)
@@ -344,7 +348,7 @@ class Store:
             (fingerprint,),
         )
         pages = [PageRow(*row) for row in rows]
-        if not pages or not all(self.pages.path_for(p.blob).exists() for p in pages):
+        if not pages or not all(self.pages.exists(p.blob) for p in pages):
             return None
         return pages
 

@@ -39,6 +39,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
+from codectx.graph import LinkGraph
 from codectx.indexer import IndexSummary, index_repository
 from codectx.model.targets import DEFAULT_TARGET
 from codectx.rescan import SourceCache
@@ -184,6 +185,7 @@ class Watcher:
         self._rules = IgnoreRules(self.root)
         self._rules_lock = threading.Lock()
         self._sources = SourceCache()
+        self._links = LinkGraph()
         self._git_lock = git_index_lock(self.root)
         self._handler = _Dispatch(self._on_event)
         self._observer: BaseObserver | None = None
@@ -446,7 +448,13 @@ class Watcher:
         large = len(paths) > SMALL_BATCH or self.updates == 0
         timer = StageTimer()
         summary = index_repository(
-            self.root, self.target, self.store_dir, timer, workers=None if large else 1, sources=self._sources
+            self.root,
+            self.target,
+            self.store_dir,
+            timer,
+            workers=None if large else 1,
+            sources=self._sources,
+            links=self._links,
         )
         report = self._report(summary, len(paths), time.perf_counter() - started, timer.finish())
         self.updates += 1

@@ -57,13 +57,15 @@ def indexed_generation(store_dir: Path) -> int:
 
 
 def generation_state(store_dir: Path, generation: int | None = None) -> tuple[object, ...]:
-    """Every row of one generation plus the bytes of every page it names (current one by default)."""
+    """Every row of one generation (reference edges included) plus the bytes of every page it names (current
+    one by default)."""
     with Store.open(store_dir, create=False) as store:
         gen = generation if generation is not None else store.require_generation("claude").id
         modules = store.modules(gen)
         pages = [p for m in modules for p in store.module_pages(gen, m.name)]
         blobs = {p.blob: hashlib.sha256(store.pages.get(p.blob)).hexdigest() for p in pages}
-        return store.files(gen), modules, pages, store.skipped(gen), blobs
+        edges = sorted(store.edges(gen), key=lambda e: (e.source, e.target))
+        return store.files(gen), modules, pages, store.skipped(gen), blobs, edges
 
 
 def settle(root: Path, store_dir: Path) -> None:
@@ -111,6 +113,12 @@ def test_edit_atomic_save_delete_rename_and_directory_rename(stdlib_copy, tmp_pa
     # Only the edited file is read again, and only its module is rendered again.
     assert reports[-1].generation == indexed_generation(store)
     assert reports[-1].files_read == 1 and reports[-1].modules_rendered == 1
+    # A second definition of a name other files use changes their edges too, not only the edited file's.
+    scanner = repo / "json" / "scanner.py"
+    scanner.write_text(scanner.read_text() + "\n\ndef JSONObject(s_and_end):\n    return s_and_end\n")
+    settle(repo, store)
+    assert watcher.wait_idle(TIMEOUT)
+    assert_equals_fresh_index(repo, store, tmp_path)
 
     # An editor's atomic save: write a temporary file beside it, then rename it over the original.
     temporary = repo / "json" / ".encoder.py.swp"
