@@ -112,10 +112,14 @@ def read_layout(job: tuple[Profile, str, int, int]) -> Reading:
 
 
 def read_all(jobs: Sequence[tuple[Profile, str, int, int]], workers: int) -> list[Reading]:
-    if workers <= 1:
-        return [read_layout(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(read_layout, jobs))
+    readings = []
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        for reading in pool.map(read_layout, jobs):
+            s = reading.settings
+            print(f"  read {s.font} {s.font_px}/{s.line_height}: relative {reading.relative:.3f} "
+                  f"({reading.seconds:.0f}s)", file=sys.stderr, flush=True)  # fmt: skip
+            readings.append(reading)
+    return readings
 
 
 def _size_profile(font: str, font_px: int, line_height: int, columns: int = 2, blank_rows: int = 1) -> Profile:
@@ -138,13 +142,13 @@ def _print(rows: list[list[str]], header: list[str]) -> None:
 
 
 def cmd_fonts(args: argparse.Namespace) -> None:
-    fonts = args.fonts.split(",") if args.fonts else list(FONT_PACKAGES)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    jobs = [
-        (_size_profile(font, px, px + args.leading, columns=2), args.engine, args.sample, args.seed)
-        for font in fonts
-        for px in sizes
-    ]
+    if args.settings:  # font:px/line height, e.g. to compare fonts in cells of one size
+        chosen = [(f, int(px), int(lh)) for f, size in (s.rsplit(":", 1) for s in args.settings.split(","))
+                  for px, lh in [size.split("/")]]  # fmt: skip
+    else:
+        fonts = args.fonts.split(",") if args.fonts else list(FONT_PACKAGES)
+        chosen = [(font, int(px), int(px) + args.leading) for font in fonts for px in args.sizes.split(",")]
+    jobs = [(_size_profile(font, px, lh, columns=2), args.engine, args.sample, args.seed) for font, px, lh in chosen]
     readings = read_all(jobs, args.workers)
     rows = []
     for r in readings:
@@ -155,7 +159,8 @@ def cmd_fonts(args: argparse.Namespace) -> None:
             f"{r.char_accuracy:.3f}", f"{r.ceiling:.3f}", f"{r.relative:.3f}", f"{r.median_page_relative:.3f}",
             str(r.chars),
         ])  # fmt: skip
-    print(f"\nfonts: {args.engine}, {args.sample} pages per row (seed {args.seed}), line height = px + {args.leading}")
+    spacing = "" if args.settings else f", line height = px + {args.leading}"
+    print(f"\nfonts: {args.engine}, {args.sample} pages per row (seed {args.seed}){spacing}")
     _print(rows, ["font", "px", "cell", "px²/char", "char acc", "ceiling", "relative", "median page", "chars"])
 
 
@@ -294,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     fonts.add_argument("--fonts", default="", help="comma-separated (default: all of FONT_PACKAGES)")
     fonts.add_argument("--sizes", default="6,7,8,9,10")
     fonts.add_argument("--leading", type=int, default=1, help="line height = font px + this")
+    fonts.add_argument("--settings", default="", help="font[:weight]:px/line,... instead of --fonts x --sizes")
     layout = commands.add_parser("layout", parents=[common])
     layout.add_argument("--target", default="claude")
     sweep = commands.add_parser("sweep", parents=[common])

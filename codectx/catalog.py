@@ -7,11 +7,12 @@ content and shared by every generation that holds the file, so re-indexing parse
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ from codectx.structure import STRUCTURE_VERSION, Import, Outline, Symbol, gramma
 from codectx.terms import camel_parts, name_words
 
 if TYPE_CHECKING:  # scan pulls in the secret scanners, which analysis workers do not need
+    import tree_sitter
+
     from codectx.scan import SourceFile
 
 # Below this many characters to analyse, worker start-up costs more than it saves.
@@ -67,12 +70,12 @@ def indexed_lines(text: str) -> tuple[tuple[int, str], ...]:
     )
 
 
-def analyse(path: str, language: str, sha256: str, text: str) -> FileAnalysis:
-    """Pure: one file's catalog entry."""
+def analyse(path: str, language: str, sha256: str, text: str, tree: tree_sitter.Tree | None = None) -> FileAnalysis:
+    """Pure: one file's catalog entry. `tree`: the highlighter's parse of this text, if there is one to reuse."""
     return FileAnalysis(
         sha256=sha256,
         grammar=grammar_for(path, language) or "",
-        outline=outline(path, language, text),
+        outline=outline(path, language, text, tree),
         lines=indexed_lines(text),
         exact=tuple(exact_candidates(text)),
     )
@@ -94,19 +97,43 @@ def _chunks(files: Sequence[SourceFile]) -> list[list[tuple[str, str, str, str]]
     return chunks
 
 
-def _analyse_all(files: Sequence[SourceFile], workers: int) -> Iterable[FileAnalysis]:
+def _analyse_all(
+    files: Sequence[SourceFile], workers: int, pool: Callable[[], Executor] | None
+) -> Iterable[FileAnalysis]:
     if workers <= 1 or sum(len(f.text) for f in files) < PARALLEL_ABOVE_CHARS:
         for file in files:
             yield analyse(file.path, file.language, file.sha256, file.text)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-        for results in pool.map(_analyse_chunk, _chunks(files)):
+    with contextlib.ExitStack() as stack:
+        executor = pool() if pool is not None else None
+        if executor is None:
+            executor = stack.enter_context(
+                ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"))
+            )
+        for results in executor.map(_analyse_chunk, _chunks(files)):
             yield from results
 
 
-def update_catalog(store: Store, files: Sequence[SourceFile], workers: int = 1) -> CatalogUpdate:
-    """Analyse and store the file contents the catalog does not hold yet (or holds from an older version)."""
-    started = time.perf_counter()
+def prepare_catalog(store: Store, files: Sequence[SourceFile]) -> list[SourceFile]:
+    """Drop the entries of `files` made by an older version; return one file per content left to analyse
+    (store their analyses with store_analyses)."""
+    _, missing, stale = _plan(store, files)
+    if stale:
+        with store.transaction() as db:
+            drop_catalog_entries(db, stale)
+    return missing
+
+
+def store_analyses(store: Store, analyses: Iterable[FileAnalysis]) -> None:
+    with store.transaction() as db:
+        for analysis in analyses:
+            _insert(db, analysis)
+
+
+def _plan(
+    store: Store, files: Sequence[SourceFile]
+) -> tuple[dict[tuple[str, str], SourceFile], list[SourceFile], list[int]]:
+    """(the contents `files` need, those to analyse, catalog ids of stale entries)."""
     wanted: dict[tuple[str, str], SourceFile] = {}
     for file in files:
         wanted.setdefault((file.sha256, grammar_for(file.path, file.language) or ""), file)
@@ -121,8 +148,23 @@ def update_catalog(store: Store, files: Sequence[SourceFile], workers: int = 1) 
             current[(sha, grammar)] = (file_id, version)
     stale = [file_id for file_id, version in current.values() if version != STRUCTURE_VERSION]
     missing = [file for key, file in wanted.items() if current.get(key, (0, -1))[1] != STRUCTURE_VERSION]
+    return wanted, missing, stale
+
+
+def update_catalog(
+    store: Store,
+    files: Sequence[SourceFile],
+    workers: int = 1,
+    pool: Callable[[], Executor] | None = None,
+) -> CatalogUpdate:
+    """Analyse and store the file contents the catalog does not hold yet (or holds from an older version).
+
+    `pool`, when given, supplies the processes that analyse them.
+    """
+    started = time.perf_counter()
+    wanted, missing, stale = _plan(store, files)
     if missing or stale:
-        analyses = list(_analyse_all(missing, workers))
+        analyses = list(_analyse_all(missing, workers, pool))
         with store.transaction() as db:
             drop_catalog_entries(db, stale)
             for analysis in analyses:

@@ -56,9 +56,10 @@ def _useful(strings: _Strings | None) -> _Strings | None:
     return strings if strings and "" not in strings else None
 
 
-def _score(strings: _Strings) -> tuple[int, int]:
+def _score(strings: _Strings) -> tuple[int, int, int]:
     """Longer literals rule out more, up to a point; past it, fewer literals make a faster search."""
-    return min(GOOD_LENGTH, *(len(s) for s in strings)), -len(strings)
+    shortest = min(len(s) for s in strings)
+    return min(GOOD_LENGTH, shortest), -len(strings), shortest
 
 
 def _product(left: _Strings, right: _Strings) -> _Strings | None:

@@ -327,7 +327,7 @@ def reference_layout(rows: Sequence[Row], settings: LayoutSettings) -> tuple[Pag
     reference = replace(
         probe,
         page_width=2 * probe.margin + chars * grid_for(probe).cell_width,
-        page_height=2 * probe.margin + (len(rows) + 2) * REFERENCE_LINE_HEIGHT,
+        page_height=2 * probe.margin + (max(len(rows), 3) + 2) * REFERENCE_LINE_HEIGHT,
     )
     pages = layout_pages([FileLines("reference", [r.styled for r in rows])], reference)
     if len(pages) != 1:

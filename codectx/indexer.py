@@ -15,18 +15,28 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codectx.catalog import CatalogUpdate, catalog_ids, file_facts, update_catalog
+from codectx.catalog import (
+    CatalogUpdate,
+    FileAnalysis,
+    analyse,
+    catalog_ids,
+    file_facts,
+    prepare_catalog,
+    store_analyses,
+    update_catalog,
+)
 from codectx.graph import LinkGraph, reference_edges
 from codectx.modules import Module, group_modules
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
 from codectx.render import RENDERER_VERSION
-from codectx.render.highlight import StyledLine, highlight
+from codectx.render.highlight import StyledLine, highlight_parsed
 from codectx.render.layout import FileLines, LayoutSettings, PageLayout, layout_pages
 from codectx.render.raster import rasterize
 from codectx.rescan import SourceCache
@@ -35,6 +45,9 @@ from codectx.secrets import RULES_VERSION as SECRETS_RULES
 from codectx.secrets import SecretSpan
 from codectx.store import BlobStore, EdgeRow, FileRow, ModuleRow, PageRow, Store, default_store_dir
 from codectx.tokens import count_tokens_batch
+
+if TYPE_CHECKING:
+    import tree_sitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,7 @@ class RenderJob:
     page_tokens: int
     pages_dir: str
     reusable: dict[str, str] = field(default_factory=dict)  # layout key -> blob of an earlier identical page
+    analyse: tuple[tuple[str, str], ...] = ()  # (path, sha256) of the files to catalog too (codectx.catalog)
 
 
 @dataclass(slots=True)
@@ -109,20 +123,24 @@ class HighlightCache:
         self._lock = threading.Lock()
 
     def highlight(self, text: str, language: str) -> list[StyledLine]:
+        return self.highlight_parsed(text, language)[0]
+
+    def highlight_parsed(self, text: str, language: str) -> tuple[list[StyledLine], tree_sitter.Tree | None]:
+        """The lines, and the syntax tree when this call parsed the text (not when the lines were cached)."""
         key = (language, text)
         with self._lock:
             lines = self._entries.get(key)
             if lines is not None:
                 self._entries.move_to_end(key)
-                return lines
-        lines = highlight(text[:-1] if text.endswith("\n") else text, language)
+                return lines, None
+        lines, tree = highlight_parsed(text.removesuffix("\n"), language)
         with self._lock:
             self._entries[key] = lines
             self._chars += len(text)
             while self._chars > self.limit_chars and len(self._entries) > 1:
                 (_, dropped), _ = self._entries.popitem(last=False)
                 self._chars -= len(dropped)
-        return lines
+        return lines, tree
 
 
 HIGHLIGHTS = HighlightCache(limit_chars=8_000_000)
@@ -133,8 +151,20 @@ def render_module(job: RenderJob) -> list[PageRow]:
 
     A page whose cells did not change since an earlier render reuses that blob instead of rasterizing.
     """
+    return render_and_analyse(job)[0]
+
+
+def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis]]:
+    """render_module, plus the catalog entries of job.analyse, which reuse the highlighter's parse."""
     blobs = BlobStore(Path(job.pages_dir), ".png")
-    files = [FileLines(path, HIGHLIGHTS.highlight(text, language)) for path, language, text in job.files]
+    to_analyse = dict(job.analyse)
+    files: list[FileLines] = []
+    analyses: list[FileAnalysis] = []
+    for path, language, text in job.files:
+        lines, tree = HIGHLIGHTS.highlight_parsed(text, language)
+        files.append(FileLines(path, lines))
+        if path in to_analyse:
+            analyses.append(analyse(path, language, to_analyse[path], text, tree))
     rows: list[PageRow] = []
     for number, page in enumerate(layout_pages(files, job.settings)):
         key = layout_key(page, job.settings)
@@ -152,7 +182,7 @@ def render_module(job: RenderJob) -> list[PageRow]:
                 line_map=json.dumps(page.line_map_json(), separators=(",", ":")), layout_key=key,
             )
         )  # fmt: skip
-    return rows
+    return rows, analyses
 
 
 @contextlib.contextmanager
@@ -189,25 +219,54 @@ def _reclaim_on_failure(store: Store) -> Iterator[None]:
 
 
 def _render_all(
-    jobs: list[RenderJob], workers: int, reporter: Reporter, meanwhile: Callable[[], None]
+    jobs: list[RenderJob],
+    pool: Callable[[], Executor] | None,
+    reporter: Reporter,
+    meanwhile: Callable[[], None],
+    analysed: Callable[[list[FileAnalysis]], None],
 ) -> dict[str, list[PageRow]]:
-    """Render every job; `meanwhile` runs in this process while the workers render."""
+    """Render every job (in `pool`'s processes when given); `meanwhile` runs in this process meanwhile,
+    and so does `analysed`, with the catalog entries of each job as it completes."""
     results: dict[str, list[PageRow]] = {}
-    if workers <= 1 or len(jobs) <= 1 or sum(len(t) for j in jobs for _, _, t in j.files) < PARALLEL_RENDER_CHARS:
+
+    def collect(module: str, done: tuple[list[PageRow], list[FileAnalysis]]) -> None:
+        results[module] = done[0]
+        analysed(done[1])
+        reporter.advance()
+
+    if pool is None or len(jobs) <= 1 or sum(len(t) for j in jobs for _, _, t in j.files) < PARALLEL_RENDER_CHARS:
         meanwhile()
         for job in jobs:
-            results[job.module] = render_module(job)
-            reporter.advance()
+            collect(job.module, render_and_analyse(job))
         return results
     # Largest modules first keeps both workers busy until the end.
     ordered = sorted(jobs, key=lambda j: -sum(len(t) for _, _, t in j.files))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-        futures = {pool.submit(render_module, job): job.module for job in ordered}
-        meanwhile()
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            reporter.advance()
+    futures = {pool().submit(render_and_analyse, job): job.module for job in ordered}
+    meanwhile()
+    for future in as_completed(futures):
+        collect(futures[future], future.result())
     return results
+
+
+@contextlib.contextmanager
+def _shared_pool(workers: int) -> Iterator[Callable[[], Executor] | None]:
+    """One process pool for every stage of a run, started on first use (None for a single worker):
+    its processes start, import and warm their caches once instead of once per stage."""
+    if workers <= 1:
+        yield None
+        return
+    pools: list[ProcessPoolExecutor] = []
+
+    def pool() -> ProcessPoolExecutor:
+        if not pools:
+            pools.append(ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")))
+        return pools[0]
+
+    try:
+        yield pool
+    finally:
+        for started in pools:
+            started.shutdown(cancel_futures=True)
 
 
 def default_workers() -> int:
@@ -238,7 +297,12 @@ def index_repository(
     workers = default_workers() if workers is None else workers
     preload_workers()
 
-    with writer_lock(store_dir), Store.open(store_dir) as store, _reclaim_on_failure(store):
+    with (
+        writer_lock(store_dir),
+        Store.open(store_dir) as store,
+        _reclaim_on_failure(store),
+        _shared_pool(workers) as pool,
+    ):
         reporter.stage("scanning", None)
 
         def count_file(_path: str) -> None:
@@ -247,10 +311,9 @@ def index_repository(
         earlier_scans = store.secret_scans(SECRETS_RULES)
         if sources:
             scanned = sources.scan(root, on_file=count_file, known_secrets=earlier_scans)
-        elif earlier_scans is None and workers > 1:
+        elif earlier_scans is None and pool is not None:
             # A first scan looks for secrets in every file: spread it over the workers.
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-                scanned = scan(root, on_file=count_file, pool=pool)
+            scanned = scan(root, on_file=count_file, pool=pool())
         else:
             scanned = scan(root, on_file=count_file, known_secrets=earlier_scans)
         remasked = _remasked_contents(store, scanned.files, everything=earlier_scans is None)
@@ -271,6 +334,14 @@ def index_repository(
 
         fingerprints = {m.name: module_fingerprint(m, profile) for m in modules}
         current = store.current_generation(profile.name)
+        to_catalog: dict[str, str] | None = None
+        outlined_in_render = 0
+
+        def keep_analyses(analyses: list[FileAnalysis]) -> None:
+            nonlocal outlined_in_render
+            store_analyses(store, analyses)
+            outlined_in_render += len(analyses)
+
         pages_by_module: dict[str, list[PageRow]] = {}
         jobs: list[RenderJob] = []
         for module in modules:
@@ -278,6 +349,8 @@ def index_repository(
             if cached is not None:
                 pages_by_module[module.name] = [_renamed(p, module.name) for p in cached]
             else:
+                if to_catalog is None:  # contents new to the catalog are analysed where they render, sharing the parse
+                    to_catalog = {f.path: f.sha256 for f in prepare_catalog(store, scanned.files)}
                 jobs.append(
                     RenderJob(
                         module.name,
@@ -286,14 +359,15 @@ def index_repository(
                         profile.page_tokens,
                         str(store.pages.directory),
                         store.blobs_by_layout(current.id, module.directory) if current else {},
+                        tuple((f.path, to_catalog[f.path]) for f in module.files if f.path in to_catalog),
                     )
                 )
         if jobs:
             reporter.stage("rendering", len(jobs))
-            pages_by_module.update(_render_all(jobs, workers, reporter, meanwhile=count_missing))
+            pages_by_module.update(_render_all(jobs, pool, reporter, count_missing, keep_analyses))
         elif missing:
             count_missing()
-        catalogued = _index_structure(store, scanned.files, workers, reporter)
+        catalogued = _index_structure(store, scanned.files, workers, reporter, pool)
 
         lines_of = {f.path: file_lines(f.text) for f in scanned.files}
         file_rows = [
@@ -353,15 +427,25 @@ def index_repository(
         pages_rendered=sum(len(pages_by_module[j.module]) for j in jobs),
         seconds=time.perf_counter() - started,
         published=published,
-        extra={"files_outlined": catalogued.analysed, "outline_seconds": round(catalogued.seconds, 3)},
+        extra={
+            "files_outlined": outlined_in_render + catalogued.analysed,
+            "outline_seconds": round(catalogued.seconds, 3),
+        },
         secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
     )
 
 
-def _index_structure(store: Store, files: list[SourceFile], workers: int, reporter: Reporter) -> CatalogUpdate:
-    """Outlines, full-text lines and exact strings for file contents not catalogued yet (see codectx.catalog)."""
+def _index_structure(
+    store: Store,
+    files: list[SourceFile],
+    workers: int,
+    reporter: Reporter,
+    pool: Callable[[], Executor] | None,
+) -> CatalogUpdate:
+    """Outlines, full-text lines and exact strings for file contents not catalogued yet (see codectx.catalog),
+    which the render workers did not make."""
     reporter.stage("outlining", None)
-    return update_catalog(store, files, workers)
+    return update_catalog(store, files, workers, pool)
 
 
 def _reference_graph(store: Store, files: list[SourceFile], links: LinkGraph | None) -> list[EdgeRow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pygments.lexers import get_lexer_for_filename, guess_lexer
+from pygments.lexers import find_lexer_class_for_filename, get_lexer_for_filename, guess_lexer
 from pygments.util import ClassNotFound
 
 # Extensions whose language depends on content (C or Objective-C headers, Perl or Prolog, ...).
@@ -21,7 +21,9 @@ def _suffix_key(path: str) -> str:
 @lru_cache(maxsize=4096)
 def _lexer_alias_by_name(key: str) -> str | None:
     try:
-        return str(get_lexer_for_filename(key if not key.startswith(".") else f"x{key}").aliases[0])
+        # The class, not an instance: building a lexer compiles all its patterns.
+        found = find_lexer_class_for_filename(key if not key.startswith(".") else f"x{key}")
+        return str(found.aliases[0]) if found is not None else None
     except (ClassNotFound, IndexError):
         return None
 

@@ -7,7 +7,8 @@ Slack token formats). A masked secret keeps its first characters and its length 
 
 Running ~25 plugins on every line is slow, so a cheap gate picks the candidate lines first: each
 plugin's own patterns (or, for entropy plugins, the shortest quoted string that can pass their
-limit) are searched over the whole text at C speed, and only the lines they touch are analysed.
+limit) are searched over the text, and each plugin analyses only the lines its own patterns touch.
+A pattern with required literals (codectx.clues) is searched only on the lines holding one of them.
 """
 
 from __future__ import annotations
@@ -18,16 +19,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib.metadata import version
-
-from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-from detect_secrets.core.scan import _is_filtered_out, _scan_line  # the per-line steps of detect-secrets' scan
-from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
-from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
-from detect_secrets.plugins.keyword import KeywordDetector
-from detect_secrets.util.code_snippet import get_code_snippet
+from typing import TYPE_CHECKING
 
 from codectx.clues import required_literals
+
+if TYPE_CHECKING:  # detect-secrets (and the HTTP client it pulls in) loads when the first text is scanned
+    from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
 
 # Public IP addresses are not credentials; masking them would only hurt legibility.
 EXCLUDED_PLUGINS = frozenset({"IPPublicDetector"})
@@ -99,6 +96,8 @@ def mask_value(value: str, keep: int) -> str:
 
 @cache
 def _plugins() -> tuple[BasePlugin, ...]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
     classes: list[type[BasePlugin]] = sorted(get_mapping_from_secret_type_to_class().values(), key=lambda c: c.__name__)
     return tuple(cls() for cls in classes if cls.__name__ not in EXCLUDED_PLUGINS)
 
@@ -151,6 +150,11 @@ def _clued(gate: _Gate) -> _Gate:
 @cache
 def _gates() -> tuple[_Gate, ...]:
     """Patterns whose matches cover every line a plugin could flag."""
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
+    from detect_secrets.plugins.keyword import KeywordDetector
+
     gates: list[_Gate] = []
     for index, plugin in enumerate(_plugins()):
         if isinstance(plugin, RegexBasedDetector):
@@ -160,7 +164,7 @@ def _gates() -> tuple[_Gate, ...]:
             shortest = int(2**plugin.entropy_limit) + 1
             gates.append(_Gate(index, re.compile(rf"(['\"])[{re.escape(plugin.charset)}]{{{shortest},}}\1"), False))
         elif isinstance(plugin, KeywordDetector):
-            gates.append(_Gate(index, re.compile("|".join(KEYWORD_DENYLIST)), True))  # its keywords are lower case
+            gates.append(_clued(_Gate(index, re.compile("|".join(KEYWORD_DENYLIST)), True)))  # lower-case keywords
         else:
             gates.append(_Gate(index, re.compile(r"^", re.MULTILINE), False))  # unknown: every line is a candidate
     return tuple(gates)
@@ -192,17 +196,21 @@ def _occurrences(literal: str, text: str) -> Iterator[tuple[int, int]]:
         position = text.find(literal, position + 1)
 
 
-def _gate_lines(gate: _Gate, text: str, lowered: str, starts: list[int]) -> set[int]:
+def _gate_lines(gate: _Gate, text: str, lowered: str, starts: list[int], clue_lines: dict[str, set[int]]) -> set[int]:
     """The lines where the gate matches (searching `lowered`, the lower-cased text, for a lowered gate).
 
     A gate with clues runs only on the lines that hold one, each line searched alone (without its
     trailing white space, as detect-secrets sees it): str.find looks for literals at C speed, far
-    faster than a pattern that starts with optional parts.
+    faster than a pattern that starts with optional parts. `clue_lines` keeps the lines of each clue
+    (a lower-case one prefixed with "\0") for the other gates.
     """
     haystack = lowered if gate.lowered else text
-    clued = _lines_touched(
-        (s for c in gate.clues for s in _occurrences(c, lowered if gate.clues_lowered else text)), starts
-    )
+    clued: set[int] = set()
+    for clue in gate.clues:
+        key = f"\0{clue}" if gate.clues_lowered else clue
+        if key not in clue_lines:
+            clue_lines[key] = _lines_touched(_occurrences(clue, lowered if gate.clues_lowered else text), starts)
+        clued |= clue_lines[key]
     if not gate.clues or len(clued) > len(starts) // 2:  # then one search of the whole text costs less
         return _lines_touched((m.span() for m in gate.pattern.finditer(haystack)), starts)
     found: set[int] = set()
@@ -223,14 +231,15 @@ def _candidate_lines(text: str, starts: list[int]) -> dict[int, set[int]]:
     if len(lowered) != len(text):  # a few characters lower-case to two; then search the text itself
         lowered = text
         gates = [
-            _Gate(g.plugin, re.compile(g.pattern.pattern, g.pattern.flags | (re.IGNORECASE if g.lowered else 0)))
+            _Gate(g.plugin, re.compile(g.pattern.pattern, g.pattern.flags | (re.IGNORECASE if g.lowered else 0)), False)
             if g.clues_lowered or g.lowered
             else g
             for g in gates
         ]
     candidates: dict[int, set[int]] = {}
+    clue_lines: dict[str, set[int]] = {}
     for gate in gates:
-        for index in _gate_lines(gate, text, lowered, starts):
+        for index in _gate_lines(gate, text, lowered, starts, clue_lines):
             candidates.setdefault(index, set()).add(gate.plugin)
     return candidates
 
@@ -261,6 +270,10 @@ _Raw = tuple[int, int, str, int]  # start, stop, kind, keep
 
 def _detect_secrets_spans(path: str, text: str, starts: list[int]) -> Iterator[_Raw]:
     """detect-secrets' per-line scan (plugins, then its line, secret and context filters) on the candidate lines."""
+    from detect_secrets.core.scan import _is_filtered_out, _scan_line  # the per-line steps of its scan
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.util.code_snippet import get_code_snippet
+
     candidates = _candidate_lines(text, starts)
     if not candidates:
         return
@@ -314,6 +327,8 @@ def _repeats(text: str, spans: list[_Raw]) -> Iterator[_Raw]:
 
 @cache
 def _generic_kinds() -> frozenset[str]:
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+
     return frozenset(str(p.secret_type) for p in _plugins() if isinstance(p, HighEntropyStringsPlugin))
 
 

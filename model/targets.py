@@ -156,7 +156,7 @@ TARGETS: dict[str, Target] = {
         Target("claude-hires", "Anthropic Claude high-resolution tier (<=2576 px, <=4784 tokens)",
                1904, 1904, claude_cost, claude_hires_resizes, ((1092, 1092), (784, 784))),
         Target("gpt-4o", "OpenAI GPT-4o / GPT-4.1, detail high (85 + 170 per 512 px tile)",
-               768, 2048, gpt4o_cost, gpt4o_resizes, ((384, 1024), (192, 512))),
+               2048, 512, gpt4o_cost, gpt4o_resizes, ((1024, 256), (512, 128))),
         Target("gpt-4.1-mini", "OpenAI gpt-4.1-mini (32 px patches x 1.62, <=1536 patches)",
                1536, 1024, patch32_cost(1.62), patch32_resizes, ((1024, 683), (768, 512))),
         Target("gemini", "Google Gemini 2.x (258 tokens per 768 px tile)",

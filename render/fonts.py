@@ -21,7 +21,7 @@ FONT_PACKAGES = {
     "inconsolata": ("fontpkg_inconsolata", "Inconsolata[wdth,wght].ttf"),
     "roboto-mono": ("fontpkg_roboto_mono", "RobotoMono[wght].ttf"),
 }
-DEFAULT_FONT = "jetbrains-mono"
+DEFAULT_FONT = "source-code-pro"
 ASCII_PRINTABLE = "".join(chr(c) for c in range(32, 127))
 
 
@@ -42,6 +42,28 @@ def font_path(name: str) -> Path:
     return Path(module.ROOT) / "files" / file_name
 
 
+REGULAR_WEIGHT = 400
+
+
+def load_face(font: str, font_px: int) -> ImageFont.FreeTypeFont:
+    """The font at `font_px`. A name may carry a weight ("source-code-pro:500"); without one, variable
+    fonts are set to Regular (400) rather than their file's default instance, which for Source Code
+    Pro is ExtraLight."""
+    name, _, weight_text = font.partition(":")
+    weight = int(weight_text) if weight_text.isdigit() else REGULAR_WEIGHT
+    if weight_text and not weight_text.isdigit():
+        raise FontUnavailableError(f"font {font!r}: the weight after ':' must be a number such as 500")
+    face = ImageFont.truetype(str(font_path(name)), font_px)
+    try:
+        axes = face.get_variation_axes()
+    except OSError:  # a static font has its one weight
+        if weight != REGULAR_WEIGHT:
+            raise FontUnavailableError(f"font {name!r} is static: only its regular weight is available") from None
+        return face
+    face.set_variation_by_axes([weight if axis["name"] == b"Weight" else axis["default"] or 0 for axis in axes])
+    return face
+
+
 @dataclass(frozen=True, slots=True)
 class CellMetrics:
     width: int
@@ -50,7 +72,7 @@ class CellMetrics:
 
 @lru_cache(maxsize=32)
 def cell_metrics(font: str, font_px: int, line_height: int) -> CellMetrics:
-    face = ImageFont.truetype(str(font_path(font)), font_px)
+    face = load_face(font, font_px)
     return CellMetrics(width=math.ceil(face.getlength("M") - 0.05), height=line_height)
 
 
@@ -58,7 +80,7 @@ class GlyphAtlas:
     """Coverage bitmaps quantised to ALPHA_LEVELS, indexed by glyph id; index 0 is the blank cell."""
 
     def __init__(self, font: str, font_px: int, line_height: int) -> None:
-        self.face = ImageFont.truetype(str(font_path(font)), font_px)
+        self.face = load_face(font, font_px)
         self.cell = cell_metrics(font, font_px, line_height)
         top = min(self.face.getbbox(ch, anchor="ls")[1] for ch in ASCII_PRINTABLE if ch.strip())
         bottom = max(self.face.getbbox(ch, anchor="ls")[3] for ch in ASCII_PRINTABLE if ch.strip())

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module, resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pygments.lexer import Lexer
@@ -29,6 +30,9 @@ from codectx.render.theme import (
     INK_TEXT,
     ink_for,
 )
+
+if TYPE_CHECKING:  # imported where first needed: a warm index run never parses
+    import tree_sitter
 
 StyledLine = tuple[str, bytes]  # a line's text and one ink byte per character
 
@@ -198,6 +202,10 @@ class TreeSitterHighlighter:
 
     def byte_inks(self, source: bytes) -> bytearray:
         """One ink per byte of the UTF-8 source."""
+        return self.parse_and_paint(source)[0]
+
+    def parse_and_paint(self, source: bytes) -> tuple[bytearray, tree_sitter.Tree]:
+        """One ink per byte of the UTF-8 source, and its syntax tree (which codectx.structure can reuse)."""
         painted: list[tuple[int, int, int, int]] = []
         with self._lock:
             tree = self.parser.parse(source)
@@ -209,7 +217,7 @@ class TreeSitterHighlighter:
         inks = bytearray(len(source))
         for start, negative_end, _priority, ink in painted:
             inks[start:-negative_end] = _INK_BYTE[ink] * (-negative_end - start)
-        return inks
+        return inks, tree
 
 
 _INK_BYTE = [bytes([ink]) for ink in range(256)]
@@ -252,32 +260,41 @@ def _pygments_inks(text: str, language: str) -> bytes:
     return b"".join(inks)[: len(text)]
 
 
-def _tree_sitter_inks(text: str, language: str) -> bytes | None:
+def tree_sitter_source(text: str) -> bytes:
+    """The bytes tree-sitter parses for `text`: surrogatepass keeps exactly one lead byte per character,
+    even for lone surrogates."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _tree_sitter_inks(text: str, language: str) -> tuple[bytes, tree_sitter.Tree] | None:
     highlighter = tree_sitter_highlighter(language)
     if highlighter is None:
         return None
-    # surrogatepass keeps exactly one lead byte per character, even for lone surrogates.
-    source = text.encode("utf-8", "surrogatepass")
+    source = tree_sitter_source(text)
     try:
-        inks = highlighter.byte_inks(source)
+        inks, tree = highlighter.parse_and_paint(source)
     except Exception:  # a parser failure on odd input: pygments takes over
         return None
     if len(source) == len(text):
-        return bytes(inks)
+        return bytes(inks), tree
     raw = np.frombuffer(source, dtype=np.uint8)
     per_character: bytes = np.frombuffer(inks, dtype=np.uint8)[(raw & 0xC0) != 0x80].tobytes()  # lead bytes only
-    return per_character
+    return per_character, tree
 
 
 def highlight(text: str, language: str) -> list[StyledLine]:
     """Split `text` into '\\n'-separated lines, each with one ink per character."""
-    inks = _tree_sitter_inks(text, language)
-    if inks is None:
-        inks = _pygments_inks(text, language)
+    return highlight_parsed(text, language)[0]
+
+
+def highlight_parsed(text: str, language: str) -> tuple[list[StyledLine], tree_sitter.Tree | None]:
+    """highlight(), plus the syntax tree of tree_sitter_source(text) when tree-sitter painted it."""
+    painted = _tree_sitter_inks(text, language)
+    inks, tree = painted if painted is not None else (_pygments_inks(text, language), None)
     lines: list[StyledLine] = []
     position = 0
     for line in text.split("\n"):
         end = position + len(line)
         lines.append((line, inks[position:end]))
         position = end + 1
-    return lines
+    return lines, tree

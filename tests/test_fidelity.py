@@ -65,6 +65,8 @@ def test_rows_are_exactly_the_drawn_source_without_the_gutter():
     expected = {n: line.expandtabs(4).rstrip() for n, line in enumerate(source.split("\n"), start=1) if line.strip()}
     assert by_line == expected
     assert max(r.part for r in rows) >= 1  # the long line wrapped, and its parts join back exactly
+    one_row, one_row_settings = reference_layout(rows[:1], settings)  # a short reference page still lays out
+    assert [r.text for r in code_rows(one_row, one_row_settings, {"reference": 1})] == [rows[0].text]
     reference, reference_settings = reference_layout(rows, settings)
     assert [r.styled for r in code_rows(reference, reference_settings, {"reference": len(rows)})] == [
         r.styled for r in rows
@@ -114,5 +116,5 @@ def test_cli_json(small_repo: Path, capsys: pytest.CaptureFixture[str]):
     assert data["target"] == "deepseek-ocr-tiny" and data["engine"] == "tesseract" and len(data["pages"]) == 1
     assert data["ratio"] == pytest.approx(data["text_tokens"] / data["vision_tokens"], abs=1e-3)
     assert 0.9 < data["relative_accuracy"] <= 1.1
-    assert main(["fidelity", str(small_repo), "--engine", "tesseract", "--font-px", "40"]) == 2
+    assert main(["fidelity", str(small_repo), "--font-px", "12", "--columns", "9"]) == 2
     assert "leaves" in capsys.readouterr().err
