@@ -121,13 +121,16 @@ async def test_get_pages_sends_each_page_after_its_line_ranges(repo: Path) -> No
 
 
 async def test_get_pages_selects_pages_and_rejects_bad_ones(repo: Path) -> None:
+    with Store.open(default_store_dir(repo), create=False) as store:
+        count = len(store.module_pages(store.require_generation("claude").id, "json"))
+    assert count >= 2
     async with connect(repo) as client:
         some = await client.call_tool("get_pages", {"module": "json", "pages": [2, 1]})
         unknown = await client.call_tool("get_pages", {"module": "jsn"})
         out_of_range = await client.call_tool("get_pages", {"module": "json", "pages": [99]})
-    assert [t.split(" of ")[0] for t in texts(some) if t.startswith("page ")] == ["page 2/7", "page 1/7"]
+    assert [t.split(" of ")[0] for t in texts(some) if t.startswith("page ")] == [f"page 2/{count}", f"page 1/{count}"]
     assert "unknown module 'jsn'" in error_text(unknown) and "'json'" in error_text(unknown)
-    assert "numbered 1-7" in error_text(out_of_range)
+    assert f"numbered 1-{count}" in error_text(out_of_range)
 
 
 async def test_read_source_returns_exact_numbered_lines(repo: Path) -> None:
@@ -322,10 +325,12 @@ async def test_load_context_parts_follow_the_cursor_through_the_whole_pack(repo:
     expected = [page.png_path.read_bytes() for item in pack.items for page in item.pages]
     images: list[bytes] = []
     bodies: list[str] = []
+    parts = 0
     async with connect(repo, max_tokens=4_000) as client:
         arguments: dict[str, object] = {"budget": 11_000}
         for _ in range(20):
             part = await client.call_tool("load_context", arguments)
+            parts += 1
             assert not part.is_error, texts(part)
             images += [base64.b64decode(b.data) for b in part.content if isinstance(b, ImageContent)]
             bodies += texts(part)
@@ -334,7 +339,8 @@ async def test_load_context_parts_follow_the_cursor_through_the_whole_pack(repo:
                 break
             arguments = {"budget": 11_000, "cursor": cursor}
     assert {"pages", "glossary"} <= {item.representation for item in pack.items}
-    assert images == expected and len(images) == 7
+    # The pages alone cost more than one result may carry, so the pack arrives in several parts.
+    assert images == expected and len(images) >= 2 and parts >= 2
     glossary = next(item for item in pack.items if item.representation == "glossary")
     assert glossary.text is not None and glossary.text in "\n".join(bodies)
     first = f"[item 1/{len(pack.items)}] "
