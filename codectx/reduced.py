@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from codectx.model.targets import Target
-from codectx.store import REDUCED_DIRNAME, TEMP_PREFIX, Store
+from codectx.store import REDUCED_DIRNAME, Store, write_atomically
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +74,7 @@ def reduced_page(store: Store, blob: str, size: tuple[int, int]) -> ReducedPage:
     directory = _cache_dir(store) / blob[:2]
     path = directory / f"{blob}-{size[0]}x{size[1]}.png"
     if not path.exists():
-        data = downscale_png(store.pages.path_for(blob), size)
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomically(path, downscale_png(store.pages.path_for(blob), size))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return ReducedPage(digest, path, size[0], size[1])
 
