@@ -188,6 +188,7 @@ def cmd_layout(args: argparse.Namespace) -> None:
         "as profiled": base,
         "no line numbers": replace(base, line_numbers=False),
         "blank runs dropped": replace(base, blank_rows=0),
+        "one row per blank run": replace(base, blank_rows=1),
         "blank runs kept whole": replace(base, blank_rows=1000),
         "one column fewer": replace(base, columns=base.columns - 1) if base.columns > 1 else None,
         "one column more": replace(base, columns=base.columns + 1),
@@ -277,12 +278,13 @@ def cmd_sweep(args: argparse.Namespace) -> None:
                 f"{settings.page_width}x{settings.page_height}", str(cost), str(settings.font_px),
                 str(settings.line_height), str(settings.columns), str(grid_for(settings).column_chars),
                 str(pages[settings]), f"{ratio:.2f}", *measured,
+                "default" if settings == get_profile(target_name).layout else "",
             ])  # fmt: skip
         goal = GOALS.get(target_name)
         print(f"\n{target_name}: {args.font}, blank rows {args.blank_rows}, whole sample ({tokens:,} cl100k tokens)"
               + (f", goal >= {goal:g}x at >= {THRESHOLD:.0%}" if goal else ""))  # fmt: skip
         _print(rows, ["page", "tokens", "px", "line", "cols", "chars/col", "pages", "ratio", "char acc", "ceiling",
-                      "relative", "median page", ">=97%"])  # fmt: skip
+                      "relative", "median page", ">=97%", "profile"])  # fmt: skip
     print(f"\n{args.engine}: {args.sample} pages per size (seed {args.seed}) read on {READ_PAGE[0]}x{READ_PAGE[1]}; "
           f"layout {layout_seconds:.0f}s, OCR {ocr_seconds:.0f}s, {args.workers} workers")  # fmt: skip
 

@@ -26,10 +26,10 @@ class Profile:
         return self.target.cost(self.layout.page_width, self.layout.page_height)
 
 
-# Every target draws Source Code Pro at 8 px in 5 x 8 px cells: the densest cell that the tesseract
-# judge reads at >= 97% of its own ceiling on the standard-library sample (docs/FRONTIER.md). What
-# differs per target is the page, so the columns follow from it.
-FONT_PX = 8
+# Every target draws Source Code Pro (Regular) at 7 px in 5 x 8 px cells: the densest cell that the
+# tesseract judge reads at >= 97% of its own ceiling on the standard-library sample (docs/FONTS.md,
+# docs/FRONTIER.md). What differs per target is the page, so the columns follow from it.
+FONT_PX = 7
 LINE_HEIGHT = 8
 # Columns at least this wide: narrower ones win a little density but wrap a third of all code lines.
 MIN_COLUMN_CHARS = 56
