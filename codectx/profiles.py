@@ -1,7 +1,7 @@
 """Profiles: a target's cost rule paired with the layout that renders its pages.
 
 Defaults are the densest settings that measured legible on the standard-library sample
-(docs/FRONTIER.md); every page size is one the target never resizes.
+(docs/FONTS.md; `python bench/frontier.py sweep` reproduces the frontier); every page size is one the target never resizes.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ class Profile:
 
 
 # Every target draws Source Code Pro (Regular) at 7 px in 5 x 8 px cells: the densest cell that the
-# tesseract judge reads at >= 97% of its own ceiling on the standard-library sample (docs/FONTS.md,
-# docs/FRONTIER.md). What differs per target is the page, so the columns follow from it.
+# tesseract judge reads at >= 97% of its own ceiling on the standard-library sample (docs/FONTS.md;
+# `python bench/frontier.py sweep`). What differs per target is the page, so the columns follow from it.
 FONT_PX = 7
 LINE_HEIGHT = 8
 # Columns at least this wide: narrower ones win a little density but wrap a third of all code lines.
