@@ -1,7 +1,8 @@
 """Profiles: a target's cost rule paired with the layout that renders its pages.
 
 Defaults are the densest settings that measured legible on the standard-library sample
-(docs/FONTS.md; `python bench/frontier.py sweep` reproduces the frontier); every page size is one the target never resizes.
+(docs/FONTS.md; `python bench/frontier.py sweep` reproduces the frontier); every page size is one
+the target never resizes.
 """
 
 from __future__ import annotations
