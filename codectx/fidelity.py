@@ -3,7 +3,7 @@
 Protocol (identical for the profile's pages and for the reference rendering):
 1. Render a seeded sample of pages through the normal pipeline (highlight -> layout -> raster).
 2. Cut every non-blank code row out of its column using the line map, without the line-number
-   gutter (numbers are not source text); turn it grey (darkened with READ_GAMMA), upscale it so the
+   gutter (numbers are not source text); turn it grey (darkened for tesseract), upscale it so the
    font is READ_FONT_PX tall and pad it with white.
 3. Read the crops: tesseract gets them restacked into strips with white gaps (LSTM, dictionaries
    off, printable-ASCII whitelist) and its words are put back on rows by position; RapidOCR's
@@ -45,7 +45,6 @@ from codectx.tokens import count_tokens_batch
 REFERENCE_FONT_PX = 16
 REFERENCE_LINE_HEIGHT = 20
 READ_FONT_PX = 32  # crops are upscaled so the font is this tall (30-40 px read best; larger is only slower)
-READ_GAMMA = 2.0  # darkening the grey levels lifted every font's accuracy at 8 px (docs/FONTS.md)
 DEFAULT_SAMPLE = 4
 DEFAULT_SEED = 0
 ENGINES = ("tesseract", "rapidocr", "deepseek-ocr2")
@@ -135,6 +134,7 @@ def words_to_rows(words: Iterable[Word], row_tops: Sequence[int], row_height: in
 
 class Reader(Protocol):
     name: str
+    gamma: float  # grey levels are raised to this power before reading (1: as drawn)
 
     def read(self, crops: Sequence[np.ndarray]) -> list[str]:
         """One string per crop; each crop is a greyscale uint8 image of one text row."""
@@ -156,6 +156,7 @@ class TesseractReader:
     """Tesseract 5 (LSTM) on row crops restacked into strips, one process per strip."""
 
     name = "tesseract"
+    gamma = 2.0  # darker anti-aliased strokes lifted every font's accuracy at 8 px (docs/FONTS.md)
     rows_per_strip = 80
 
     def __init__(self, config_dir: Path) -> None:
@@ -211,6 +212,7 @@ class RapidOcrReader:
     """RapidOCR's PP-OCRv4 recogniser (ONNX) on each row crop."""
 
     name = "rapidocr"
+    gamma = 1.0  # darkening cost RapidOCR two points at 7 px
 
     def __init__(self) -> None:
         self._engine = _rapidocr()
@@ -292,21 +294,21 @@ def code_rows(page: PageLayout, settings: LayoutSettings, line_counts: dict[str,
     return rows
 
 
-@lru_cache(maxsize=1)
-def _grey_levels() -> np.ndarray:
-    """Palette index -> grey level, darkened (gamma 2) so thin anti-aliased strokes survive upscaling."""
+@lru_cache(maxsize=4)
+def _grey_levels(gamma: float) -> np.ndarray:
+    """Palette index -> grey level; gamma > 1 darkens thin anti-aliased strokes."""
     palette = np.asarray(LIGHT.palette(), dtype=np.float64).reshape(-1, 3)
     luminance = palette @ np.array([0.299, 0.587, 0.114]) / 255
-    grey: np.ndarray = np.round(255 * luminance**READ_GAMMA).astype(np.uint8)
+    grey: np.ndarray = np.round(255 * luminance**gamma).astype(np.uint8)
     return grey
 
 
-def crop_rows(pixels: np.ndarray, rows: Sequence[Row], font_px: int) -> list[np.ndarray]:
+def crop_rows(pixels: np.ndarray, rows: Sequence[Row], font_px: int, gamma: float = 1.0) -> list[np.ndarray]:
     """Grey crops of the rows, upscaled so the font is READ_FONT_PX tall, on a white margin.
 
     Readers are trained on padded line images: without the margin RapidOCR drops word spaces.
     """
-    grey = _grey_levels()[pixels]
+    grey = _grey_levels(gamma)[pixels]
     scale = READ_FONT_PX / font_px
     margin = READ_FONT_PX // 4
     crops = []
@@ -473,7 +475,7 @@ class Judge:
         if isinstance(self.reader, PageReader):
             with Image.open(io.BytesIO(rasterize(page, settings))) as image:
                 return self.reader.read_page(image.convert("RGB"), rows)
-        return self.reader.read(crop_rows(page_pixels(page, settings), rows, settings.font_px))
+        return self.reader.read(crop_rows(page_pixels(page, settings), rows, settings.font_px, self.reader.gamma))
 
     def read_reference(self, rows: Sequence[Row], settings: LayoutSettings) -> list[str]:
         """Readings of the rows drawn at the reference size; rows read before are not read again."""
