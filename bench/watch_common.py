@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stdlib_sample import build_sample
 
 from codectx.indexer import index_repository
+from codectx.render import RENDERER_VERSION
 from codectx.scan import scan
-from codectx.store import Store
+from codectx.store import SCHEMA_VERSION, Store
 
 SCRATCH = Path("/tmp/codectx-watch-bench")
 TARGET = "claude"
@@ -47,11 +48,12 @@ def indexed_scratch_repo(name: str) -> tuple[Path, Path]:
     repo, store = scratch_repo(name)
     base = SCRATCH / "indexed-sample-store"
     marker = base / ".complete"
-    if not marker.exists():
+    built_by = f"schema {SCHEMA_VERSION}, renderer {RENDERER_VERSION}"
+    if not marker.exists() or marker.read_text() != built_by:
         shutil.rmtree(base, ignore_errors=True)
         started = time.perf_counter()
         index_repository(build_sample(), TARGET, base)
-        marker.write_text("")
+        marker.write_text(built_by)
         print(f"indexed the sample once in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     shutil.copytree(base, store, ignore=shutil.ignore_patterns(".complete", "*.lock", "pins"))
     return repo, store

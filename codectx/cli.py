@@ -293,7 +293,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
     config = ServerConfig(root, _store_dir(args, root), args.target, max_tokens)
-    serve(config, http=args.http, host=args.host, port=args.port)
+    serve(config, http=args.http, host=args.host, port=args.port, watch=args.watch)
     return 0
 
 
@@ -491,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--http", action="store_true", help="speak streamable HTTP instead of stdio")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=8765, help="HTTP port (default: 8765)")
+    serve_cmd.add_argument(
+        "--watch", action="store_true", help="keep the index current while serving, as `codectx watch` does"
+    )
     serve_cmd.add_argument(
         "--max-tokens", type=int, metavar="N",
         help="size cap of one tool result in tokens (default: 25000); results say how to get the rest",

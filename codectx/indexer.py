@@ -342,9 +342,14 @@ def index_repository(
             store_analyses(store, analyses)
             outlined_in_render += len(analyses)
 
+        # Modules the current generation holds as they are keep its pages, whose blobs are never collected.
+        current_modules = store.modules(current.id) if current else []
+        current_pages = {m.fingerprint: (m.pages, m.vision_tokens) for m in current_modules}
         pages_by_module: dict[str, list[PageRow]] = {}
         jobs: list[RenderJob] = []
         for module in modules:
+            if fingerprints[module.name] in current_pages:
+                continue
             cached = store.pages_for_fingerprint(fingerprints[module.name])
             if cached is not None:
                 pages_by_module[module.name] = [_renamed(p, module.name) for p in cached]
@@ -376,13 +381,17 @@ def index_repository(
         ]
         module_rows = []
         for ordinal, module in enumerate(modules):
-            pages = pages_by_module[module.name]
+            pages = pages_by_module.get(module.name)
+            page_count, vision_tokens = (
+                (len(pages), sum(p.vision_tokens for p in pages)) if pages is not None
+                else current_pages[fingerprints[module.name]]
+            )  # fmt: skip
             module_rows.append(
                 ModuleRow(
                     name=module.name, directory=module.directory, ordinal=ordinal, files=len(module.files),
                     lines=sum(lines_of[f.path] for f in module.files), chars=module.chars,
-                    text_tokens=sum(known[f.sha256] for f in module.files), pages=len(pages),
-                    vision_tokens=sum(p.vision_tokens for p in pages), fingerprint=fingerprints[module.name],
+                    text_tokens=sum(known[f.sha256] for f in module.files), pages=page_count,
+                    vision_tokens=vision_tokens, fingerprint=fingerprints[module.name],
                 )
             )  # fmt: skip
         skipped = [(s.path, s.reason) for s in scanned.skipped]
@@ -400,7 +409,7 @@ def index_repository(
                 files=file_rows,
                 skipped=skipped,
                 modules=module_rows,
-                pages=[p for m in modules for p in pages_by_module[m.name]],
+                pages=[p for m in modules for p in pages_by_module.get(m.name, ())],
                 sources=_new_sources(store, scanned.files, remasked),
                 edges=edges,
                 secrets=[(f.path, span) for f in scanned.files for span in f.secrets],

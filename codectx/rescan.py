@@ -4,7 +4,8 @@ A long-running watcher keeps one SourceCache. Each scan still walks the whole tr
 listings and one lstat per file, so ignore rules and deletions are always current) and reuses the
 earlier SourceFile or Skipped of a path whose size, mtime, ctime, inode and mode are unchanged.
 Paths named by file events are re-read regardless, and a file changed within RACY_NS of being read
-is not trusted: file timestamps are coarser than the writes they record.
+is not trusted: file timestamps are coarser than the writes they record. The ignore rules are kept
+too, with the answers they gave, for as long as every ignore file's stat signature holds.
 """
 
 from __future__ import annotations
@@ -16,12 +17,35 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from codectx.scan import MAX_FILE_BYTES, ScanResult, Skipped, SourceFile, load_source, scan
+from codectx.scan import (
+    IGNORE_FILE_NAMES,
+    MAX_FILE_BYTES,
+    IgnoreRules,
+    ScanResult,
+    Skipped,
+    SourceFile,
+    load_source,
+    scan,
+)
 from codectx.secrets import SecretSpan
 
 RACY_NS = 20_000_000  # two ticks of the coarsest kernel clock (HZ=100)
 
 StatKey = tuple[int, int, int, int, int]
+RulesSignature = frozenset[tuple[str, StatKey | None]]
+
+
+def _stat_key(path: str) -> StatKey | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+
+
+def _settled(key: StatKey | None) -> bool:
+    """False for a file changed so recently that a later write may leave its signature unchanged."""
+    return key is None or time.time_ns() - max(key[1], key[2]) > RACY_NS
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +62,7 @@ class SourceCache:
         self._entries: dict[str, _Entry] = {}
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
+        self._rules: tuple[IgnoreRules, RulesSignature] | None = None
         self.reads = 0  # files read by the last scan
         self.reused = 0  # files taken from the cache by the last scan
 
@@ -57,14 +82,24 @@ class SourceCache:
             dirty, self._dirty = self._dirty, set()
         fresh: dict[str, _Entry] = {}
         self.reads = self.reused = 0
+        kept_rules = self._rules
+        if any(path.rpartition("/")[2] in IGNORE_FILE_NAMES for path in dirty):
+            kept_rules = None  # events name an ignore file: read the rules again
+        rules = kept_rules[0] if kept_rules else IgnoreRules(root)
+        exclude_file = os.path.join(root, ".git", "info", "exclude")
+        ignore_files: dict[str, StatKey | None] = {exclude_file: _stat_key(exclude_file)}
+
+        def walked(rel_path: str) -> None:
+            if rel_path.rpartition("/")[2] in IGNORE_FILE_NAMES:
+                ignore_files[rel_path] = _stat_key(os.path.join(root, rel_path))
+            if on_file:
+                on_file(rel_path)
 
         def load(root: Path, rel_path: str, max_bytes: int) -> SourceFile | Skipped:
-            try:
-                st = os.lstat(os.path.join(root, rel_path))  # not Path: this runs for every file on every update
-            except OSError:
+            key = _stat_key(os.path.join(root, rel_path))  # not Path: this runs for every file on every update
+            if key is None:
                 self.reads += 1
                 return load_source(root, rel_path, max_bytes, known_secrets)
-            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
             entry = self._entries.get(rel_path)
             if entry is not None and entry.key == key and entry.max_bytes == max_bytes and rel_path not in dirty:
                 self.reused += 1
@@ -73,14 +108,21 @@ class SourceCache:
             # Stat before reading: a write during the read changes the key, so it is read again next time.
             result = load_source(root, rel_path, max_bytes, known_secrets)
             self.reads += 1
-            if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS:
+            if _settled(key):
                 fresh[rel_path] = _Entry(key, max_bytes, result)
             return result
 
         try:
-            result = scan(root, max_bytes, on_file, load=load)
+            result = scan(root, max_bytes, walked, load=load, rules=rules)
         except BaseException:
             self.invalidate(dirty)
             raise
+        signature = frozenset(ignore_files.items())
+        if kept_rules is not None and kept_rules[1] != signature:
+            # An ignore file changed since the kept rules read it: this scan used stale rules.
+            self._rules = None
+            self.invalidate(dirty)
+            return self.scan(root, max_bytes, on_file, known_secrets)
+        self._rules = (rules, signature) if all(_settled(k) for k in ignore_files.values()) else None
         self._entries = fresh  # paths no longer on disk drop out
         return result

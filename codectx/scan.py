@@ -91,10 +91,9 @@ class _IgnoreLevel:
 
 
 def _read_patterns(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
+    """The lines of one ignore file. Like git, a symlinked ignore file is not followed (nor a FIFO waited on)."""
+    data = _read_regular(path, MAX_FILE_BYTES)
+    return data.decode("utf-8", errors="replace").splitlines() if isinstance(data, bytes) else []
 
 
 class IgnoreRules:
@@ -103,6 +102,7 @@ class IgnoreRules:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._levels: dict[str, tuple[_IgnoreLevel, ...]] = {}
+        self._reasons: dict[tuple[str, bool], str | None] = {}  # rules kept across scans answer from here
         top = _read_patterns(root / ".git" / "info" / "exclude")
         for name in IGNORE_FILE_NAMES:
             top += _read_patterns(root / name)
@@ -134,6 +134,12 @@ class IgnoreRules:
 
     def exclusion_reason(self, rel_path: str, is_dir: bool) -> str | None:
         """Why `rel_path` is excluded, or None when it is kept. Parent directories are not consulted."""
+        key = (rel_path, is_dir)
+        if key not in self._reasons:
+            self._reasons[key] = self._exclusion_reason(rel_path, is_dir)
+        return self._reasons[key]
+
+    def _exclusion_reason(self, rel_path: str, is_dir: bool) -> str | None:
         name = rel_path.rpartition("/")[2]
         if is_dir and name in BUILTIN_DIR_EXCLUDES:
             return "built-in exclude"
@@ -349,16 +355,18 @@ def scan(
     load: Loader | None = None,
     known_secrets: Mapping[tuple[str, str], tuple[SecretSpan, ...]] | None = None,
     pool: Executor | None = None,
+    rules: IgnoreRules | None = None,
 ) -> ScanResult:
     """Scan `root`: every file is either a SourceFile or a Skipped with a reason.
 
     `load` reads one kept file; a caching loader (codectx.rescan) skips files that did not change.
     The default loader takes earlier secret scans from `known_secrets` (see load_source).
     `pool` loads files in its processes (secret detection dominates a first scan); `load` must pickle.
+    `rules` are this root's ignore rules when the caller knows they did not change (read afresh otherwise).
     """
     load = load or partial(load_source, known_secrets=known_secrets)
     root = root.resolve()
-    rules = IgnoreRules(root)
+    rules = rules or IgnoreRules(root)
     result = ScanResult(root=root)
     walked: Iterable[tuple[str, str | None]] = walk(root, rules)
     loads: Iterator[SourceFile | Skipped] | None = None

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from codectx.secrets import SecretSpan
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STORE_DIRNAME = ".codectx"
 KEEP_GENERATIONS = 3
 BLOB_GRACE_SECONDS = 600.0
@@ -40,7 +40,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS generations (
     id INTEGER PRIMARY KEY, target TEXT NOT NULL, created REAL NOT NULL,
-    settings TEXT NOT NULL, fingerprint TEXT NOT NULL
+    settings TEXT NOT NULL, fingerprint TEXT NOT NULL, edges_key TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS files (
     generation INTEGER NOT NULL, path TEXT NOT NULL, module TEXT NOT NULL, language TEXT NOT NULL,
@@ -71,9 +71,10 @@ CREATE TABLE IF NOT EXISTS secrets (
     start INTEGER NOT NULL, stop INTEGER NOT NULL, keep INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS secrets_generation ON secrets (generation, path);
+-- Reference graphs are shared by the generations whose edges are identical (edges_key, a digest).
 CREATE TABLE IF NOT EXISTS edges (
-    generation INTEGER NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, weight REAL NOT NULL,
-    PRIMARY KEY (generation, source, target)
+    edges_key TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, weight REAL NOT NULL,
+    PRIMARY KEY (edges_key, source, target)
 );
 """
 # Structure and full-text rows are keyed by file content (see codectx.catalog), so an unchanged file
@@ -268,10 +269,16 @@ class Store:
             connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) != SCHEMA_VERSION:
             connection.close()
-            raise StoreError(
-                f"index at {directory} has schema {version[0]}, this codectx needs {SCHEMA_VERSION}: "
-                f"delete {directory} and run `codectx index` again"
-            )
+            if not create:
+                raise StoreError(
+                    f"the index at {directory} was written by another codectx version (schema {version[0]}, "
+                    f"this one reads {SCHEMA_VERSION}): run `codectx index` to rebuild it"
+                )
+            # The index is derived data: the writer (holding the writer lock) starts it afresh.
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{db_path}{suffix}")
+            return cls.open(directory, create)
         return cls(directory, connection)
 
     def close(self) -> None:
@@ -382,7 +389,11 @@ class Store:
         return str(row[0]) if row else None
 
     def edges(self, generation: int) -> list[EdgeRow]:
-        rows = self.db.execute("SELECT source, target, weight FROM edges WHERE generation = ?", (generation,))
+        rows = self.db.execute(
+            "SELECT e.source, e.target, e.weight FROM generations g JOIN edges e ON e.edges_key = g.edges_key "
+            "WHERE g.id = ?",
+            (generation,),
+        )
         return [EdgeRow(*row) for row in rows]
 
     def secrets(self, generation: int) -> list[tuple[str, SecretSpan]]:
@@ -493,9 +504,11 @@ class Store:
         `secrets` are the masked spans, by path, of the generation's files.
         """
         with self.transaction() as db:
+            edge_rows = [(e.source, e.target, e.weight) for e in edges or ()]
+            edges_key = _edges_key(edge_rows)
             cursor = db.execute(
-                "INSERT INTO generations (target, created, settings, fingerprint) VALUES (?, ?, ?, ?)",
-                (target, time.time(), json.dumps(settings, sort_keys=True), fingerprint),
+                "INSERT INTO generations (target, created, settings, fingerprint, edges_key) VALUES (?, ?, ?, ?, ?)",
+                (target, time.time(), json.dumps(settings, sort_keys=True), fingerprint, edges_key),
             )
             generation = int(cursor.lastrowid or 0)
             db.executemany("INSERT OR REPLACE INTO sources (sha256, text) VALUES (?, ?)", list(sources.items()))
@@ -529,10 +542,8 @@ class Store:
                     for p in pages if fingerprint_of[p.module] not in stored
                 ],
             )  # fmt: skip
-            db.executemany(
-                "INSERT INTO edges VALUES (?, ?, ?, ?)",
-                [(generation, e.source, e.target, e.weight) for e in edges or ()],
-            )
+            if not db.execute("SELECT 1 FROM edges WHERE edges_key = ? LIMIT 1", (edges_key,)).fetchone():
+                db.executemany("INSERT INTO edges VALUES (?, ?, ?, ?)", [(edges_key, *row) for row in edge_rows])
             db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (f"current:{target}", str(generation)),
@@ -555,10 +566,11 @@ class Store:
                     "SELECT id FROM generations WHERE target = ? ORDER BY id DESC", (target,)
                 )]  # fmt: skip
                 doomed += [i for i in ids[keep:] if i not in kept]
-            for table in ("files", "skipped", "modules", "edges", "secrets"):
+            for table in ("files", "skipped", "modules", "secrets"):
                 db.executemany(f"DELETE FROM {table} WHERE generation = ?", [(i,) for i in doomed])
             db.executemany("DELETE FROM generations WHERE id = ?", [(i,) for i in doomed])
             db.execute("DELETE FROM pages WHERE fingerprint NOT IN (SELECT fingerprint FROM modules)")
+            db.execute("DELETE FROM edges WHERE edges_key NOT IN (SELECT edges_key FROM generations)")
             _drop_orphan_catalog(db)
             db.execute("DELETE FROM sources WHERE sha256 NOT IN (SELECT sha256 FROM files)")
             live = {b for (b,) in db.execute("SELECT DISTINCT blob FROM pages")}
@@ -567,12 +579,20 @@ class Store:
         doomed_files = [self.pages.path_for(d) for d in self.pages.all_digests() if d not in live]
         # Downscaled copies (codectx.reduced) are named <page blob>-<width>x<height>.png.
         reduced = [p for p in (self.directory / REDUCED_DIRNAME).glob("*/*") if p.name[:64] not in live]
+        # Readers write those without the writer lock: their temporary files always get the grace period.
+        young = time.time() - BLOB_GRACE_SECONDS
+        reduced = [p for p in reduced if not p.name.startswith(TEMP_PREFIX) or _mtime(p) < young]
         for path in doomed_files + list(self.pages.temp_files()) + reduced:
             if _mtime(path) < cutoff or grace_seconds <= 0:
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1
         return removed
+
+
+def _edges_key(rows: list[tuple[str, str, float]]) -> str:
+    """A digest of a reference graph: generations with equal keys share one copy of the rows."""
+    return sha256_hex("\n".join(f"{s}\0{t}\0{w!r}" for s, t, w in sorted(rows)).encode())
 
 
 def is_disk_full(error: BaseException) -> bool:

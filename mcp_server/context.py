@@ -79,6 +79,10 @@ class ContextPacker:
         # Outlines, glossaries, token counts and the graph are the same for every query: built once per generation.
         self._bases: PerGeneration[PackBasis] = PerGeneration(lambda snap: pack_basis(snap.store, snap.id))
 
+    def prepare(self, snap: Snapshot) -> None:
+        """Build the generation's pack basis now, so that its first pack only ranks and allocates."""
+        self._bases.of(snap)
+
     def load_context(self, request: PackRequest, cursor: str | None) -> list[ContentBlock]:
         if request.budget < 1:
             raise ToolFailure("budget must be a positive number of tokens, e.g. 128000")
@@ -87,7 +91,7 @@ class ContextPacker:
             if start is not None:
                 start.check(request, snap)
             pack = self._pack(snap, request)
-            if start is not None and start.item > len(pack.items):
+            if start is not None and not _points_into(pack, start):
                 raise ToolFailure("bad cursor: it points past the end of this pack; omit it to start over")
             return self._render(pack, request, snap, start or Cursor(snap.id, 0, 0))
 
@@ -204,3 +208,13 @@ class ContextPacker:
             shown = ", ".join(omitted[:60]) + (f" and {len(omitted) - 60} more" if len(omitted) > 60 else "")
             text += f" Omitted for budget (get_pages or read_source reach them): {shown}."
         return text
+
+
+def _points_into(pack: Pack, cursor: Cursor) -> bool:
+    """Whether the cursor names an item of the pack and a page or line inside it (its numbers are not sealed)."""
+    if cursor.item >= len(pack.items):
+        return False
+    item = pack.items[cursor.item]
+    text = item.representation in TEXT_REPRESENTATIONS
+    size = len((item.text or "").splitlines()) if text else len(item.pages)
+    return cursor.offset < max(size, 1)

@@ -65,17 +65,18 @@ def normalise_request_path(raw: str) -> str:
 def refusal_on_disk(root: Path, rel_path: str, rules: IgnoreRules) -> str | None:
     """Why `rel_path` must not be served given the tree as it is now, or None.
 
-    Nothing is read: ignore rules are matched on the path, and components are only lstat'ed.
+    Components are only lstat'ed, and symlinks refused, before the ignore rules read the ignore files
+    of the directories on the path: those reads must not follow a link out of the root.
     """
-    if rules.is_excluded(rel_path):
-        return f"{rel_path} is excluded by the repository's ignore rules: refused"
     current = root
     for part in rel_path.split("/"):
         current = current / part
         try:
             mode = os.lstat(current).st_mode
         except OSError:
-            return None  # gone from disk: the pinned index still has it
+            break  # gone from disk: the pinned index still has it, unless the rules exclude it now
         if stat.S_ISLNK(mode):
             return f"{rel_path} goes through a symlink ({current.relative_to(root)}): symlinks are never followed"
+    if rules.is_excluded(rel_path):
+        return f"{rel_path} is excluded by the repository's ignore rules: refused"
     return None

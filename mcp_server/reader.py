@@ -168,7 +168,8 @@ class IndexReader:
         ).fetchone()
         if row is None:
             raise ToolFailure(
-                f"generation {generation} is no longer kept (the index was rebuilt): repeat the call without a cursor"
+                f"generation {generation} is no longer kept (the index was rebuilt): start over from the first part "
+                "(load_context without a cursor, or codectx://manifest)"
             )
         return GenerationRow(*row)
 
@@ -184,22 +185,41 @@ class PerGeneration(Generic[T]):
     """A value derived from one generation, built on first use and kept for the newest few generations.
 
     A published generation never changes, so what is derived from it stays valid while it is kept.
+    Callers that arrive while it is being built wait for that build instead of repeating it.
     """
 
     def __init__(self, build: Callable[[Snapshot], T], keep: int = 2) -> None:
         self._build = build
         self._keep = keep
         self._built: OrderedDict[tuple[int, float], T] = OrderedDict()
+        self._building: dict[tuple[int, float], threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def _kept(self, key: tuple[int, float]) -> bool:
+        """Whether `key` is built (marking it used); call with the lock held."""
+        if key in self._built:
+            self._built.move_to_end(key)
+            return True
+        return False
 
     def of(self, snap: Snapshot) -> T:
         with self._lock:
-            if snap.key in self._built:
-                self._built.move_to_end(snap.key)
+            if self._kept(snap.key):
                 return self._built[snap.key]
-        value = self._build(snap)
-        with self._lock:
-            self._built[snap.key] = value
-            while len(self._built) > self._keep:
-                self._built.popitem(last=False)
-        return value
+            building = self._building.setdefault(snap.key, threading.Lock())
+        with building:
+            with self._lock:
+                if self._kept(snap.key):
+                    return self._built[snap.key]
+            try:
+                value = self._build(snap)
+            except BaseException:
+                with self._lock:
+                    self._building.pop(snap.key, None)
+                raise
+            with self._lock:
+                self._built[snap.key] = value
+                self._building.pop(snap.key, None)
+                while len(self._built) > self._keep:
+                    self._built.popitem(last=False)
+            return value

@@ -8,14 +8,17 @@ to do next.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
@@ -25,9 +28,16 @@ from codectx import __version__
 from codectx.mcp_server.context import ContextPacker, PackRequest
 from codectx.mcp_server.output import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS
 from codectx.mcp_server.reader import ToolFailure
-from codectx.mcp_server.tools import MANIFEST_URI, PAGE_URI_TEMPLATE, CodectxTools, ServeOptions
+from codectx.mcp_server.tools import (
+    MANIFEST_PART_TEMPLATE,
+    MANIFEST_URI,
+    PAGE_URI_TEMPLATE,
+    CodectxTools,
+    ServeOptions,
+)
 from codectx.model.targets import DEFAULT_TARGET
 from codectx.store import StoreError, default_store_dir
+from codectx.tokens import count_tokens
 
 log = logging.getLogger("codectx.mcp")
 
@@ -38,6 +48,7 @@ INSTRUCTIONS = (
     "exact lines with read_source(path, start_line, end_line). search and find_symbol return path:line hits."
 )
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_NUMBER = re.compile(r"[0-9]{1,9}")
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
@@ -77,6 +88,27 @@ def _resource(call: Callable[[], Any]) -> Any:
         raise ResourceError(f"the index could not be read: {error}") from None
 
 
+def _number(text: str, what: str) -> int:
+    if not _NUMBER.fullmatch(text):
+        raise ResourceNotFoundError(f"{what} must be a 1-based number, not {text[:40]!r}")
+    return int(text)
+
+
+def warm_up(tools: CodectxTools, packer: ContextPacker) -> None:
+    """Load the tokenizer and build what the current generation's first overview, symbol lookup and pack need.
+
+    Run in the background at start-up: a client's first calls then find them built (or wait for the
+    build in progress) instead of paying for them. No index yet is fine: the first call says so.
+    """
+    count_tokens("")
+    try:
+        with tools.reader.pinned(tools.options.target) as snap:
+            tools.outlines.of(snap)
+            packer.prepare(snap)
+    except Exception as error:  # only a head start: whatever failed here, the first call that needs it reports it
+        log.info("nothing prepared at start-up: %s", error)
+
+
 def build_server(config: ServerConfig) -> MCPServer[Any]:
     options = config.options()
     tools = CodectxTools(options)
@@ -84,9 +116,12 @@ def build_server(config: ServerConfig) -> MCPServer[Any]:
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        warming = threading.Thread(target=warm_up, args=(tools, packer), name="codectx-warm-up", daemon=True)
+        warming.start()
         try:
             yield {}
         finally:
+            await anyio.to_thread.run_sync(warming.join)
             tools.close()
 
     server: MCPServer[Any] = MCPServer(
@@ -159,10 +194,22 @@ def build_server(config: ServerConfig) -> MCPServer[Any]:
         MANIFEST_URI,
         name="manifest",
         mime_type="application/json",
-        description="Every module and page of the current index generation, with page URIs and line spans.",
+        description="Every module and page of the current index generation, with page URIs and line spans; when "
+        "longer than the size cap, in parts: `next` names the following one.",
     )
     def manifest() -> str:
         return str(_resource(tools.manifest))
+
+    @server.resource(
+        MANIFEST_PART_TEMPLATE,
+        name="manifest part",
+        mime_type="application/json",
+        description="A later part of the manifest (1-based), of the generation its first part showed.",
+    )
+    def manifest_part(part: str = "1", generation: str = "") -> str:
+        number = _number(part, "part")
+        pinned = _number(generation, "generation") if generation else None
+        return str(_resource(lambda: tools.manifest(number, pinned)))
 
     @server.resource(
         PAGE_URI_TEMPLATE,
@@ -171,27 +218,45 @@ def build_server(config: ServerConfig) -> MCPServer[Any]:
         description="One page image: module name percent-encoded, page number 1-based (see the manifest).",
     )
     def page(module: str, page: str) -> bytes:
-        if not page.isdigit():
-            raise ResourceNotFoundError(f"page must be a 1-based number, not {page!r}")
-        return bytes(_resource(lambda: tools.page_png(module, int(page))))
+        number = _number(page, "page")
+        return bytes(_resource(lambda: tools.page_png(module, number)))
 
     return server
 
 
-def serve(config: ServerConfig, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run until interrupted. stdout carries only the protocol (stdio); logs go to stderr."""
+def serve(
+    config: ServerConfig, http: bool = False, host: str = "127.0.0.1", port: int = 8765, watch: bool = False
+) -> None:
+    """Run until interrupted. stdout carries only the protocol (stdio); logs go to stderr.
+
+    With `watch`, a Watcher in this process keeps the index current; each request still reads the
+    one generation that was current when it started.
+    """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="codectx serve: %(message)s")
     server = build_server(config)
     options = config.options()
     log.info("repository %s, index %s, target %s", options.root, options.store_dir, options.target)
-    if not (options.store_dir / "index.sqlite").exists():
+    if not watch and not (options.store_dir / "index.sqlite").exists():
         log.warning("no index yet: tools answer with how to build one (`codectx index %s`)", options.root)
-    if http:
-        if host not in LOOPBACK_HOSTS:
-            log.warning(
-                "listening on %s: the server has no authentication, anyone who can reach it reads the code", host
-            )
-        log.info("streamable HTTP on http://%s:%d/mcp", host, port)
-        server.run("streamable-http", host=host, port=port)
-    else:
-        server.run("stdio")
+    watcher = None
+    if watch:
+        from codectx.watch import Watcher  # imported here: watchdog and the indexer load only with --watch
+
+        watcher = Watcher(
+            options.root, options.target, options.store_dir, on_update=lambda update: log.info(update.describe()),
+            log=log.warning,
+        )  # fmt: skip
+        watcher.start()
+    try:
+        if http:
+            if host not in LOOPBACK_HOSTS:
+                log.warning(
+                    "listening on %s: the server has no authentication, anyone who can reach it reads the code", host
+                )
+            log.info("streamable HTTP on http://%s:%d/mcp", host, port)
+            server.run("streamable-http", host=host, port=port)
+        else:
+            server.run("stdio")
+    finally:
+        if watcher is not None:
+            watcher.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 from mcp_types import ContentBlock, TextContent
 
-from codectx.mcp_server.output import CappedContent, ranges_label, thousands
+from codectx.mcp_server.output import NOTE_RESERVE, CappedContent, ranges_label, thousands
 from codectx.mcp_server.paths import RefusedPath, normalise_request_path, refusal_on_disk
 from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot, ToolFailure, suggest
 from codectx.mcp_server.symbols import Definition, generation_outlines
@@ -26,18 +27,25 @@ from codectx.scan import IgnoreRules
 from codectx.search import SearchError
 from codectx.search import search as search_index
 from codectx.store import ModuleRow
-from codectx.tokens import count_tokens
+from codectx.tokens import count_tokens, count_tokens_batch
 
 PAGE_URI_TEMPLATE = "codectx://pages/{module}/{page}"
 OVERVIEW_NAMES = 10  # top-level definitions named per module in repo_overview
 HIT_CHARS = 240  # a search hit's line is cut after this many characters
 MANIFEST_URI = "codectx://manifest"
+# Later parts of a manifest longer than the size cap; the generation keeps every part on one index.
+MANIFEST_PART_TEMPLATE = MANIFEST_URI + "{?part,generation}"
+ManifestEntry = tuple[dict[str, object], dict[str, object] | None]  # (module facts, one of its pages)
 
 
 def page_uri(module: str, page_number: int) -> str:
     """URI of one page (1-based). Module names are fully percent-encoded; '.' becomes %2E."""
     encoded = quote(module, safe="").replace(".", "%2E")
     return f"codectx://pages/{encoded}/{page_number}"
+
+
+def manifest_part_uri(part: int, generation: int) -> str:
+    return f"{MANIFEST_URI}?part={part}&generation={generation}"
 
 
 def numbered(lines: list[str], first_line: int) -> str:
@@ -60,6 +68,7 @@ class CodectxTools:
         self.options = options
         self.reader = IndexReader(options.root, options.store_dir)
         self.outlines = PerGeneration(generation_outlines)
+        self.manifests = PerGeneration(self._manifest_parts)
 
     def close(self) -> None:
         self.reader.close()
@@ -247,7 +256,9 @@ class CodectxTools:
         rules = IgnoreRules(self.options.root)
         with self.reader.pinned(self.options.target) as snap:
             hits = (hit for hit in search_index(snap.store, snap.id, pattern, regex) if not rules.is_excluded(hit.path))
-            lines = (f"{hit.path}:{hit.line}: {_cut(hit.text)}\n" for hit in itertools.islice(hits, offset, None))
+            # islice refuses offsets past sys.maxsize; no index has that many hits anyway
+            skipped = itertools.islice(hits, min(offset, sys.maxsize), None)
+            lines = (f"{hit.path}:{hit.line}: {_cut(hit.text)}\n" for hit in skipped)
             kind = "regular expression" if regex else "fixed string"
             try:
                 return self._listing(
@@ -311,30 +322,67 @@ class CodectxTools:
 
     # --- resources -----------------------------------------------------------------------------
 
-    def manifest(self) -> str:
-        with self.reader.pinned(self.options.target) as snap:
-            modules = []
-            for module in snap.modules():
-                pages = [
-                    {
-                        "page": page.page_no + 1, "uri": page_uri(module.name, page.page_no + 1),
-                        "vision_tokens": page.vision_tokens, "width": page.width, "height": page.height,
-                        "first": f"{page.first_path}:{page.first_line}", "last": f"{page.last_path}:{page.last_line}",
-                    }
-                    for page in snap.pages(module.name)
-                ]  # fmt: skip
-                modules.append(
-                    {
-                        "name": module.name, "directory": module.directory, "files": module.files,
-                        "lines": module.lines, "text_tokens": module.text_tokens,
-                        "vision_tokens": module.vision_tokens, "pages": pages,
-                    }
-                )  # fmt: skip
-            manifest = {
-                "root": str(snap.root), "target": snap.target, "generation": snap.id,
-                "page_uri_template": PAGE_URI_TEMPLATE, "modules": modules,
+    def manifest(self, part: int = 1, generation: int | None = None) -> str:
+        """One part of the manifest (1-based) of the current generation, or of `generation` while it is kept."""
+        with self.reader.pinned(self.options.target, generation) as snap:
+            parts = self.manifests.of(snap)
+            if not 1 <= part <= len(parts):
+                raise ToolFailure(
+                    f"the manifest of generation {snap.id} has {len(parts)} parts, numbered 1-{len(parts)}: "
+                    f"read {MANIFEST_URI} for the first"
+                )
+            return parts[part - 1]
+
+    def _manifest_parts(self, snap: Snapshot) -> list[str]:
+        """The manifest as JSON documents under the size cap, in module order; a module whose pages do not fit in
+        one part continues in the next, its facts repeated there."""
+        entries: list[ManifestEntry] = []
+        for module in snap.modules():
+            head: dict[str, object] = {
+                "name": module.name, "directory": module.directory, "files": module.files, "lines": module.lines,
+                "text_tokens": module.text_tokens, "vision_tokens": module.vision_tokens, "page_count": module.pages,
             }  # fmt: skip
-            return json.dumps(manifest, separators=(",", ":"))
+            entries.append((head, None))
+            entries += [
+                (head, {
+                    "page": page.page_no + 1, "uri": page_uri(module.name, page.page_no + 1),
+                    "vision_tokens": page.vision_tokens, "width": page.width, "height": page.height,
+                    "first": f"{page.first_path}:{page.first_line}", "last": f"{page.last_path}:{page.last_line}",
+                })
+                for page in snap.pages(module.name)
+            ]  # fmt: skip
+        costs = count_tokens_batch([_compact(page or head) for head, page in entries])
+        room = self.options.max_tokens - NOTE_RESERVE - count_tokens(self._manifest_part(snap, [], 1, 1))
+        while room > 0:
+            spans = _fill(costs, room)
+            parts = [self._manifest_part(snap, entries[a:b], n, len(spans)) for n, (a, b) in enumerate(spans, start=1)]
+            over = max(count_tokens(part) for part in parts) - self.options.max_tokens
+            if over <= 0:
+                return parts
+            room -= over  # entry counts add up to an estimate: take off what the joined text overshot
+        raise ToolFailure("a manifest entry is larger than the size cap: restart the server with a larger --max-tokens")
+
+    def _manifest_part(self, snap: Snapshot, entries: list[ManifestEntry], part: int, parts: int) -> str:
+        modules: list[dict[str, object]] = []
+        pages: list[dict[str, object]] = []
+        for head, page in entries:
+            if page is None or not modules or modules[-1]["name"] != head["name"]:
+                pages = []
+                modules.append({**head, "pages": pages})
+            if page is not None:
+                pages.append(page)
+        document: dict[str, object] = {
+            "root": str(snap.root), "target": snap.target, "generation": snap.id,
+            "page_uri_template": PAGE_URI_TEMPLATE, "part": part, "parts": parts, "modules": modules,
+        }  # fmt: skip
+        if part < parts:
+            rest = manifest_part_uri(part + 1, snap.id)
+            document["next"] = rest
+            document["note"] = (
+                f"Size cap reached ({thousands(self.options.max_tokens)} tokens per result): this is part {part} of "
+                f"{parts}. Read {rest} for the rest."
+            )
+        return _compact(document)
 
     def page_png(self, module: str, page: int) -> bytes:
         with self.reader.pinned(self.options.target) as snap:
@@ -354,6 +402,23 @@ def _spans(numbers: list[int]) -> str:
         else:
             spans.append([n, n])
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _fill(costs: list[int], room: int) -> list[tuple[int, int]]:
+    """Consecutive spans of `costs` that each add up to at most `room` (a span holds at least one)."""
+    spans: list[tuple[int, int]] = []
+    start = used = 0
+    for index, cost in enumerate(costs):
+        if used + cost > room and index > start:
+            spans.append((start, index))
+            start, used = index, 0
+        used += cost
+    spans.append((start, len(costs)))
+    return spans
 
 
 def _cut(line: str) -> str:

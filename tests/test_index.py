@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from codectx.cli import main
 from codectx.indexer import index_repository
 from codectx.profiles import get_profile
-from codectx.store import Store
+from codectx.store import Store, StoreError
 
 JSON_KEYS = {"files", "modules", "pages", "text_tokens", "vision_tokens", "ratio", "target", "skipped"}
 
@@ -53,6 +56,19 @@ def test_fresh_index_equals_incremental(stdlib_copy, tmp_path):
     index_repository(repo, store_dir=tmp_path / "a", workers=1)
     index_repository(repo, store_dir=tmp_path / "b", workers=1)
     assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+
+
+def test_index_of_another_schema_is_refused_to_readers_and_rebuilt_by_the_indexer(stdlib_copy, tmp_path):
+    repo = stdlib_copy("json")
+    store = tmp_path / "store"
+    index_repository(repo, store_dir=store, workers=1)
+    expected = snapshot(store)
+    with sqlite3.connect(store / "index.sqlite") as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="run `codectx index` to rebuild it"):
+        Store.open(store, create=False)
+    rebuilt = index_repository(repo, store_dir=store, workers=1)
+    assert rebuilt.published and snapshot(store) == expected
 
 
 def test_cli_json_outputs(stdlib_copy, tmp_path, capsys):

@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import re
 import shutil
-import sys
 import sysconfig
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client, MCPError
+from mcp_fuzzing import FuzzSession, forge_cursor, fuzz_repository, outside, recorded_opens
 from mcp_types import CallToolResult, ImageContent, TextContent
 from PIL import Image
 
 from codectx.indexer import index_repository
-from codectx.mcp_server.context import ContextPacker, PackRequest
 from codectx.mcp_server.paths import RefusedPath, normalise_request_path
-from codectx.mcp_server.reader import IndexReader, ToolFailure
-from codectx.mcp_server.server import ServerConfig, build_server, tool_result
-from codectx.mcp_server.tools import CodectxTools
+from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot
+from codectx.mcp_server.server import ServerConfig, build_server
 from codectx.pack import build_pack
 from codectx.search import search
 from codectx.store import Store, default_store_dir
+from codectx.tokens import count_tokens
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 pytestmark = pytest.mark.anyio
@@ -42,15 +42,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The stdlib json package plus an ignored folder and a symlinked alias, indexed once."""
-    root = tmp_path_factory.mktemp("mcp") / "repo"
-    shutil.copytree(STDLIB / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
-    (root / ".gitignore").write_text("private/\n")
-    (root / "private").mkdir()
-    (root / "private" / "keys.py").write_text("KEY = 'never served'\n")
-    (root / "alias").symlink_to(root / "json", target_is_directory=True)
-    index_repository(root, target="claude", workers=1)
-    return root
+    """The stdlib json package plus an ignored folder and symlinks inside and out, indexed once."""
+    return fuzz_repository(tmp_path_factory.mktemp("mcp"))
 
 
 @asynccontextmanager
@@ -265,6 +258,29 @@ async def test_a_request_stays_on_its_pinned_generation_while_the_index_is_rebui
     assert first not in kept
 
 
+def test_concurrent_first_callers_share_one_build_per_generation(repo: Path) -> None:
+    builds: list[int] = []
+
+    def build(snap: Snapshot) -> int:
+        builds.append(snap.id)
+        time.sleep(0.3)  # long enough for the other callers to arrive while it runs
+        return snap.id
+
+    derived = PerGeneration(build)
+    reader = IndexReader(repo.resolve(), default_store_dir(repo.resolve()))
+
+    def first_call(_: int) -> int:
+        with reader.pinned("claude") as snap:
+            return derived.of(snap)
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            values = list(pool.map(first_call, range(4)))
+    finally:
+        reader.close()
+    assert len(builds) == 1 and values == builds * 4
+
+
 async def test_resources_list_the_manifest_and_serve_pages(repo: Path) -> None:
     async with connect(repo) as client:
         listed = [str(r.uri) for r in (await client.list_resources()).resources]
@@ -276,11 +292,39 @@ async def test_resources_list_the_manifest_and_serve_pages(repo: Path) -> None:
             await client.read_resource("codectx://pages/nope/1")
         with pytest.raises(MCPError):
             await client.read_resource("codectx://pages/%2E%2E%2Fetc/1")
-    assert listed == ["codectx://manifest"] and templates == ["codectx://pages/{module}/{page}"]
+    assert listed == ["codectx://manifest"]
+    assert templates == ["codectx://manifest{?part,generation}", "codectx://pages/{module}/{page}"]
     assert page.mime_type == "image/png"
     with Store.open(default_store_dir(repo), create=False) as store:
         stored = store.module_pages(manifest["generation"], "json")[1]
         assert base64.b64decode(page.blob) == store.pages.get(stored.blob)  # type: ignore[union-attr]
+
+
+async def test_manifest_comes_in_parts_under_the_size_cap(stdlib_index: tuple[Path, Path]) -> None:
+    repo, store_dir = stdlib_index
+    parts: list[str] = []
+    uri: str | None = "codectx://manifest"
+    async with Client(build_server(ServerConfig(repo, store_dir=store_dir, max_tokens=2_000))) as client:  # type: ignore[arg-type]
+        while uri is not None and len(parts) < 100:
+            parts.append((await client.read_resource(uri)).contents[0].text)  # type: ignore[union-attr]
+            uri = json.loads(parts[-1]).get("next")
+        with pytest.raises(MCPError, match=f"has {len(parts)} parts, numbered 1-{len(parts)}"):
+            await client.read_resource(f"codectx://manifest?part={len(parts) + 1}")
+    documents = [json.loads(part) for part in parts]
+    listed: dict[str, list[int]] = {}
+    for document in documents:
+        for module in document["modules"]:
+            listed.setdefault(module["name"], []).extend(page["page"] for page in module["pages"])
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude").id
+        expected = {module.name: list(range(1, module.pages + 1)) for module in store.modules(generation)}
+    assert len(parts) > 2 and all(count_tokens(part) <= 2_000 for part in parts)
+    assert [(d["part"], d["parts"], d["generation"]) for d in documents] == [
+        (n, len(parts), generation) for n in range(1, len(parts) + 1)
+    ]
+    assert f"Read codectx://manifest?part=2&generation={generation} for the rest" in documents[0]["note"]
+    assert listed == expected
+    assert any(m["pages"][0]["page"] > 1 for d in documents for m in d["modules"] if m["pages"])  # a module continued
 
 
 @given(st.text(alphabet=st.sampled_from(list("ab./\\%2eEfF:~ \x00")), max_size=24))
@@ -425,60 +469,27 @@ async def test_find_symbol_finds_definitions_and_suggests_close_names(repo: Path
     assert "close names: JSONDecoder" in error_text(missing)
 
 
-_OPENED: list[str] | None = None
+@pytest.fixture(scope="module")
+def fuzzing(repo: Path) -> Iterator[FuzzSession]:
+    with FuzzSession(repo) as session:
+        yield session
 
 
-def _record_opens(event: str, args: tuple[object, ...]) -> None:
-    if _OPENED is not None and event == "open" and isinstance(args[0], str | Path):
-        _OPENED.append(str(args[0]))
+def test_fuzzed_calls_give_results_or_tool_errors_and_open_nothing_outside(fuzzing: FuzzSession) -> None:
+    tallies = fuzzing.fuzz(cases=280)  # bench/mcp_fuzz.py runs 10,000
+    assert [v for tally in tallies.values() for v in tally.violations] == []
+    assert all(tally.ok and tally.errors for tally in tallies.values())  # both outcomes reached, for every tool
 
 
-sys.addaudithook(_record_opens)
-NAMES = st.sampled_from(["json", "json/decoder.py", ".", "..", "json/../json/tool.py", "%2e%2e", "C:\\x", "/"])
-TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=30) | NAMES
-NUMBERS = st.none() | st.integers(-(10**9), 10**9)
-
-
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_fuzzed_arguments_give_results_or_tool_errors_and_read_nothing_outside(repo: Path, data: st.DataObject) -> None:
-    global _OPENED
-    options = ServerConfig(repo).options()
-    tools = CodectxTools(options)
-    packer = ContextPacker(tools.reader, options.max_tokens)
-    name = data.draw(
-        st.sampled_from(["read_source", "get_pages", "search", "find_symbol", "repo_overview", "load_context", "page"])
-    )
-    draws = {
-        "read_source": (TEXT, NUMBERS, NUMBERS),
-        "get_pages": (TEXT, st.none() | st.lists(st.integers(), max_size=4)),
-        "search": (TEXT, st.booleans(), st.integers(0, 10**6)),
-        "find_symbol": (TEXT, st.integers(0, 10**6)),
-        "repo_overview": (st.integers(0, 100),),
-        "load_context": (st.integers(1, 50_000), st.none() | TEXT, st.none() | TEXT),
-        "page": (TEXT, st.integers()),
-    }
-    args = [data.draw(strategy) for strategy in draws[name]]  # drawn before recording: hypothesis reads files
-    calls = {
-        "read_source": lambda: tools.read_source(*args),
-        "get_pages": lambda: tools.get_pages(*args),
-        "search": lambda: tools.search(*args),
-        "find_symbol": lambda: tools.find_symbol(*args),
-        "repo_overview": lambda: tools.repo_overview(*args),
-        "load_context": lambda: packer.load_context(PackRequest(args[0], "claude", args[1]), args[2]),
-        "page": lambda: tools.page_png(*args),
-    }
-    _OPENED = []
-    try:
-        if name == "page":
-            with contextlib.suppress(ToolFailure):
-                assert calls[name]().startswith(b"\x89PNG")  # type: ignore[union-attr]
-        else:
-            result = tool_result(calls[name])  # type: ignore[arg-type]
-            assert result.content
-            assert not result.is_error or not texts(result)[0].startswith("Error executing tool")
-        outside = [p for p in _OPENED if not Path(p).resolve().is_relative_to(repo.resolve())]
-        assert not outside, outside
-    finally:
-        _OPENED = None
-        tools.close()
+def test_fuzzing_findings_stay_fixed(fuzzing: FuzzSession, repo: Path) -> None:
+    past_each_item = [forge_cursor(fuzzing.facts.continuations[0], str(item), "1000000") for item in range(4)]
+    cases = [
+        ("search", {"pattern": "def", "offset": 2**63}),  # past sys.maxsize: islice raised
+        ("read_source", {"path": "outside_link/secret.py"}),  # the ignore rules read through the link
+        ("read_source", {"path": "json/tool.py"}),  # the root's .codectxignore links outside: not followed
+        *(("load_context", arguments) for arguments in past_each_item),  # a text item's lines[offset] raised
+    ]
+    assert [fuzzing.outcome(tool, arguments) for tool, arguments in cases] == ["ok", "error", "ok"] + ["error"] * 4
+    with recorded_opens() as opened:  # the check itself sees a read through a link to outside the root
+        (repo / "leak.py").read_text()
+    assert outside(opened, repo.resolve())

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent, TextContent
@@ -81,6 +82,23 @@ async def test_stdio_subprocess_serves_tools(repo: Path) -> None:
     assert isinstance(body, TextContent)
     assert [line.split("\t", 1)[1] for line in body.text.splitlines()[1:]] == original[4:9]
     assert sum(isinstance(block, ImageContent) for block in pages.content) == 1
+
+
+async def test_serve_watch_indexes_then_serves_each_edit(tmp_path: Path) -> None:
+    module = tmp_path / "repo" / "pkg" / "mod.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("VERSION = 1\n")
+    params = StdioServerParameters(command=SERVE[0], args=[*SERVE[1:], str(tmp_path / "repo"), "--watch"])
+    seen: list[str] = []
+    async with Client(params) as client:
+        deadline = time.monotonic() + 60  # no index at start: the watcher builds the first one
+        while time.monotonic() < deadline and "VERSION = 2" not in "".join(seen[-1:]):
+            result = await client.call_tool("read_source", {"path": "pkg/mod.py"})
+            seen.append("".join(b.text for b in result.content if isinstance(b, TextContent)))
+            if "VERSION = 1" in seen[-1] and module.read_text() == "VERSION = 1\n":
+                module.write_text("VERSION = 2\n")
+            await anyio.sleep(0.1)
+    assert any("VERSION = 1" in text for text in seen) and "VERSION = 2" in seen[-1]
 
 
 def test_stdio_stdout_carries_only_protocol_messages(repo: Path) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -118,12 +119,19 @@ def test_reduced_pages_are_downscaled_and_costed_by_the_target_rule(stdlib_copy,
     made = {p.name for p in reduced.glob("*/*.png")}
     assert len(made) == module.pages
     (repo / "json" / "__init__.py").write_text("# replaced\n" * 300)
-    index_repository(repo, store_dir=tmp_path / "store", workers=1)
+    # A reader's copy being written (readers do not take the writer lock), and one left by a crash long ago.
+    writing, crashed = reduced / "00" / ".tmp-writing", reduced / "00" / ".tmp-crashed"
+    writing.parent.mkdir(exist_ok=True)
+    writing.write_bytes(b"")
+    crashed.write_bytes(b"")
+    os.utime(crashed, (0, 0))
+    index_repository(repo, store_dir=tmp_path / "store", workers=1)  # collects with no grace: it holds the lock
     with Store.open(tmp_path / "store", create=False) as store:
         store.collect_garbage(keep=1, grace_seconds=0)
         live = {blob for (blob,) in store.db.execute("SELECT blob FROM pages")}
     left = {p.name for p in reduced.glob("*/*.png")}
     assert left < made and all(name[:64] in live for name in left)
+    assert writing.exists() and not crashed.exists()
 
 
 def test_reduced_sizes_keep_the_aspect_and_cost_less() -> None:

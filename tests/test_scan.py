@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+from codectx.rescan import RACY_NS, SourceCache
 from codectx.scan import scan
 
 PY = "def f(x):\n    return x + 1\n"
@@ -96,3 +98,21 @@ def test_stdlib_package_scans(stdlib):
     assert {"__init__.py", "decoder.py", "encoder.py", "scanner.py", "tool.py"} <= paths
     assert all(f.language == "python" for f in result.files)
     assert all(len(f.sha256) == 64 for f in result.files)
+
+
+def test_rescan_keeps_ignore_rules_only_while_their_files_are_unchanged(make_repo):
+    repo = make_repo({"a.py": PY, "b.py": PY, "pkg/c.py": PY, "pkg/.gitignore": "c.py\n"})
+    time.sleep(2 * RACY_NS / 1e9)  # settled files: the cache keeps what it read
+    sources = SourceCache()
+
+    def kept() -> set[str]:
+        return {f.path for f in sources.scan(repo).files}
+
+    assert kept() == {"a.py", "b.py", "pkg/.gitignore"}
+    assert sources.scan(repo).files and sources.reads == 0  # nothing read again, rules kept
+    # No event names the changed ignore files: their stat signatures alone must retire the kept rules.
+    (repo / ".gitignore").write_text("b.py\n")
+    (repo / "pkg" / ".gitignore").write_text("# nothing ignored here\n")
+    assert kept() == {"a.py", ".gitignore", "pkg/c.py", "pkg/.gitignore"}
+    (repo / ".gitignore").unlink()
+    assert kept() == {"a.py", "b.py", "pkg/c.py", "pkg/.gitignore"}
