@@ -7,6 +7,7 @@ names and names defined in many files count less, repeated uses grow as a square
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import defaultdict
@@ -114,6 +115,24 @@ def reference_edges(files: Sequence[FileFacts]) -> list[EdgeRow]:
     return [edge for facts in sorted(files, key=lambda f: f.path) for edge in _source_edges(facts, definers, resolver)]
 
 
+def edges_key(edges: Iterable[EdgeRow]) -> str:
+    """A digest of a reference graph; generations with equal keys share one copy of its rows."""
+    by_source: dict[str, list[EdgeRow]] = defaultdict(list)
+    for edge in edges:
+        by_source[edge.source].append(edge)
+    return _combined_key({source: _source_digest(out) for source, out in by_source.items()})
+
+
+def _source_digest(edges: list[EdgeRow]) -> str:
+    return hashlib.sha256("\n".join(f"{e.target}\0{e.weight!r}" for e in edges).encode()).hexdigest()
+
+
+def _combined_key(digests: Mapping[str, str]) -> str:
+    """Sources without edges leave no trace, so equal edge lists give equal keys however they were made."""
+    text = "\n".join(f"{source}\0{digests[source]}" for source in sorted(digests) if digests[source] != _NO_EDGES)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _defined_names(facts: FileFacts) -> set[str]:
     return {name for name in facts.defines if len(name) >= MIN_NAME}
 
@@ -163,6 +182,7 @@ class LinkGraph:
         self._users: dict[str, set[str]] = defaultdict(set)  # name -> files that reference it
         self._resolver = ImportResolver(())
         self._edges: dict[str, list[EdgeRow]] = {}
+        self._digests: dict[str, str] = {}  # path -> _source_digest of its edges, so `key` costs no rehashing
         self.linked = 0  # files whose edges the last update computed
 
     def update(self, keys: Mapping[str, Hashable], load: Callable[[list[str]], Iterable[FileFacts]]) -> list[EdgeRow]:
@@ -192,10 +212,19 @@ class LinkGraph:
                     self._definers.pop(name, None)
             dirty = set(changed).union(*(self._users.get(name, ()) for name in renamed))
             for path in dirty:
-                self._edges[path] = _source_edges(self._facts[path], self._definers, self._resolver)
+                self._link(path)
             self.linked = len(dirty)
         self._keys = dict(keys)
         return [edge for path in sorted(self._edges) for edge in self._edges[path]]
+
+    @property
+    def key(self) -> str:
+        """edges_key of the edges the last update returned."""
+        return _combined_key(self._digests)
+
+    def _link(self, path: str) -> None:
+        self._edges[path] = _source_edges(self._facts[path], self._definers, self._resolver)
+        self._digests[path] = _source_digest(self._edges[path])
 
     def forget(self) -> None:
         """Drop what is known: the next update loads every file's facts (their analysis changed)."""
@@ -209,11 +238,14 @@ class LinkGraph:
             for name, _ in facts.references:
                 self._users[name].add(facts.path)
         self._resolver = ImportResolver(self._facts)
-        self._edges = {f.path: _source_edges(f, self._definers, self._resolver) for f in files}
+        self._edges, self._digests = {}, {}
+        for facts in files:
+            self._link(facts.path)
         self.linked = len(files)
 
 
 _NO_KEY = object()
+_NO_EDGES = _source_digest([])
 
 
 def module_edges(edges: Iterable[EdgeRow], module_of: Mapping[str, str]) -> list[EdgeRow]:

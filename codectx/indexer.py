@@ -31,7 +31,7 @@ from codectx.catalog import (
     store_analyses,
     update_catalog,
 )
-from codectx.graph import LinkGraph, reference_edges
+from codectx.graph import LinkGraph, edges_key, reference_edges
 from codectx.modules import Module, group_modules
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
@@ -400,7 +400,7 @@ def index_repository(
         published = current is None or current.fingerprint != fingerprint
         if published:
             reporter.stage("linking", None)
-            edges = _reference_graph(store, scanned.files, links)
+            edges, edges_key = _reference_graph(store, scanned.files, links)
             reporter.stage("publishing", None)
             generation = store.publish(
                 target=profile.name,
@@ -412,6 +412,7 @@ def index_repository(
                 pages=[p for m in modules for p in pages_by_module.get(m.name, ())],
                 sources=_new_sources(store, scanned.files, remasked),
                 edges=edges,
+                edges_key=edges_key,
                 secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
             )
             reporter.stage("collecting", None)
@@ -457,15 +458,18 @@ def _index_structure(
     return update_catalog(store, files, workers, pool)
 
 
-def _reference_graph(store: Store, files: list[SourceFile], links: LinkGraph | None) -> list[EdgeRow]:
+def _reference_graph(store: Store, files: list[SourceFile], links: LinkGraph | None) -> tuple[list[EdgeRow], str]:
+    """The generation's reference edges and their edges_key."""
     ids = catalog_ids(store, ((f.path, f.language, f.sha256) for f in files))
     if links is None:
-        return reference_edges(file_facts(store, ids))
+        edges = reference_edges(file_facts(store, ids))
+        return edges, edges_key(edges)
     sha_of = {f.path: f.sha256 for f in files}  # with the id: a catalog id freed by collection may be reused
-    return links.update(
+    edges = links.update(
         {path: (file_id, sha_of[path]) for path, file_id in ids.items()},
         lambda paths: file_facts(store, {path: ids[path] for path in paths}),
     )
+    return edges, links.key
 
 
 def _renamed(page: PageRow, module: str) -> PageRow:

@@ -495,17 +495,17 @@ class Store:
         modules: list[ModuleRow],
         pages: list[PageRow],
         sources: dict[str, str],
-        edges: list[EdgeRow] | None = None,
+        edges: list[EdgeRow],
+        edges_key: str,
         secrets: Sequence[tuple[str, SecretSpan]] = (),
     ) -> int:
         """Insert a complete generation and make it current, atomically.
 
         `sources` replaces stored texts: a content's masked text changes when its secrets' masks do.
-        `secrets` are the masked spans, by path, of the generation's files.
+        `secrets` are the masked spans, by path, of the generation's files. `edges_key` identifies the
+        reference graph (codectx.graph.edges_key): generations with equal keys share its rows.
         """
         with self.transaction() as db:
-            edge_rows = [(e.source, e.target, e.weight) for e in edges or ()]
-            edges_key = _edges_key(edge_rows)
             cursor = db.execute(
                 "INSERT INTO generations (target, created, settings, fingerprint, edges_key) VALUES (?, ?, ?, ?, ?)",
                 (target, time.time(), json.dumps(settings, sort_keys=True), fingerprint, edges_key),
@@ -543,7 +543,9 @@ class Store:
                 ],
             )  # fmt: skip
             if not db.execute("SELECT 1 FROM edges WHERE edges_key = ? LIMIT 1", (edges_key,)).fetchone():
-                db.executemany("INSERT INTO edges VALUES (?, ?, ?, ?)", [(edges_key, *row) for row in edge_rows])
+                db.executemany(
+                    "INSERT INTO edges VALUES (?, ?, ?, ?)", [(edges_key, e.source, e.target, e.weight) for e in edges]
+                )
             db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (f"current:{target}", str(generation)),
@@ -588,11 +590,6 @@ class Store:
                     path.unlink()
                     removed += 1
         return removed
-
-
-def _edges_key(rows: list[tuple[str, str, float]]) -> str:
-    """A digest of a reference graph: generations with equal keys share one copy of the rows."""
-    return sha256_hex("\n".join(f"{s}\0{t}\0{w!r}" for s, t, w in sorted(rows)).encode())
 
 
 def is_disk_full(error: BaseException) -> bool:

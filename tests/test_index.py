@@ -40,13 +40,16 @@ def test_index_twice_is_identical_and_renders_nothing(stdlib_copy, tmp_path):
 def test_edit_rerenders_only_its_module(stdlib_copy, tmp_path):
     repo = stdlib_copy("json", "email")
     store = tmp_path / "store"
-    index_repository(repo, store_dir=store, workers=1)
+    before = index_repository(repo, store_dir=store, workers=1)
     with (repo / "json" / "tool.py").open("a") as handle:
         handle.write("\n# an edit\n")
     after = index_repository(repo, store_dir=store, workers=1)
     assert after.published and after.modules_rendered == 1
     json_module = next(m for m in after.by_module if m.name == "json")
     assert after.pages_rendered == json_module.pages
+    with Store.open(store, create=False) as opened:  # a comment changes no reference: one copy of the edges
+        assert opened.edges(after.generation) == opened.edges(before.generation) != []
+        assert opened.db.execute("SELECT COUNT(DISTINCT edges_key) FROM edges").fetchone() == (1,)
 
 
 def test_fresh_index_equals_incremental(stdlib_copy, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from codectx.catalog import FileFacts
-from codectx.graph import LinkGraph, reference_edges
+from codectx.graph import LinkGraph, edges_key, reference_edges
 
 NAMES = [
     "parse", "ParseError", "read_config", "_private_helper", "run", "Decoder", "JSONObject", "encode_basestring",
@@ -50,6 +50,7 @@ def test_incremental_edges_equal_a_full_link_after_every_update() -> None:
 
         edges = graph.update(dict(keys), load)
         assert edges == reference_edges(list(facts.values())), f"step {step}"
+        assert graph.key == edges_key(edges), f"step {step}"  # the kept digests follow every change
         linked_steps += bool(edges)
         assert set(loaded) <= {p for p in keys if keys[p] == step + 1} | ({*facts} if step == 0 else set())
         partial_updates += graph.linked < len(facts)
