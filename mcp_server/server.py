@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
@@ -38,6 +38,9 @@ from codectx.mcp_server.tools import (
 from codectx.model.targets import DEFAULT_TARGET
 from codectx.store import StoreError, default_store_dir
 from codectx.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from codectx.watch import UpdateReport
 
 log = logging.getLogger("codectx.mcp")
 
@@ -109,10 +112,13 @@ def warm_up(tools: CodectxTools, packer: ContextPacker) -> None:
         log.info("nothing prepared at start-up: %s", error)
 
 
-def build_server(config: ServerConfig) -> MCPServer[Any]:
+def build_server(
+    config: ServerConfig, tools: CodectxTools | None = None, packer: ContextPacker | None = None
+) -> MCPServer[Any]:
+    """The MCP server; pass `tools` and `packer` to share them with the caller (serve's watcher warms them)."""
     options = config.options()
-    tools = CodectxTools(options)
-    packer = ContextPacker(tools.reader, options.max_tokens)
+    tools = tools or CodectxTools(options)
+    packer = packer or ContextPacker(tools.reader, options.max_tokens)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
@@ -233,8 +239,10 @@ def serve(
     one generation that was current when it started.
     """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="codectx serve: %(message)s")
-    server = build_server(config)
     options = config.options()
+    tools = CodectxTools(options)
+    packer = ContextPacker(tools.reader, options.max_tokens)
+    server = build_server(config, tools, packer)
     log.info("repository %s, index %s, target %s", options.root, options.store_dir, options.target)
     if not watch and not (options.store_dir / "index.sqlite").exists():
         log.warning("no index yet: tools answer with how to build one (`codectx index %s`)", options.root)
@@ -242,10 +250,12 @@ def serve(
     if watch:
         from codectx.watch import Watcher  # imported here: watchdog and the indexer load only with --watch
 
-        watcher = Watcher(
-            options.root, options.target, options.store_dir, on_update=lambda update: log.info(update.describe()),
-            log=log.warning,
-        )  # fmt: skip
+        def published(update: UpdateReport) -> None:
+            log.info(update.describe())
+            if update.published:  # the next request finds the new generation's overview and pack basis built
+                threading.Thread(target=warm_up, args=(tools, packer), name="codectx-warm-up", daemon=True).start()
+
+        watcher = Watcher(options.root, options.target, options.store_dir, on_update=published, log=log.warning)
         watcher.start()
     try:
         if http:
