@@ -1,9 +1,13 @@
 """Watch: file events -> debounced incremental rebuild -> atomic publish of a new generation.
 
-The repository's ignore rules decide what is watched: one non-recursive watch per kept directory
-(never one inside node_modules, .git or a virtualenv), added before the directory is listed so
-nothing created meanwhile goes unseen, and removed when the directory goes. Where native events are
-unavailable or the watch limit is reached, a polling observer walks the same kept directories.
+The repository's ignore rules decide what is watched. A kept directory whose subtree holds no
+excluded directory with directories of its own gets one recursive watch (a __pycache__ folder is
+cheap to watch; node_modules, .git or a virtualenv is not); any other kept directory gets a
+non-recursive watch and its kept subdirectories are planned the same way. So the watch never walks
+an ignored tree, and a repository needs few watches (each is an observer thread). Plans are redone
+when directories come, go or are renamed, always before the rescan that follows, so nothing created
+meanwhile goes unseen. Where native events are unavailable or the watch limit is reached, a polling
+observer walks the kept directories instead.
 
 Events only say *when* to look. Each update rescans the tree through a SourceCache (one lstat per
 file; only changed files are read again) and runs the normal indexer, which re-renders only modules
@@ -286,31 +290,54 @@ class Watcher:
             self._cond.notify_all()
 
     def _plan_watches(self) -> None:
-        """Watch every kept directory and nothing else; each one is watched before it is listed."""
+        """Watch the kept directories and nothing else, with as few watches as that allows."""
         observer = self._observer
         if observer is None or self.mode != "native":
             return
-        wanted: set[str] = set()
-        stack = [str(self.root)]
-        while stack:
-            directory = stack.pop()
-            if directory not in self._watches:
-                try:
-                    self._watches[directory] = observer.schedule(
-                        self._handler, directory, recursive=False, event_filter=EVENT_TYPES
-                    )
-                except OSError as error:
-                    if error.errno in VANISHED:
-                        continue
-                    self._fall_back_to_polling(_watch_failure(error))
-                    return
-                except RuntimeError as error:  # no thread for another emitter
-                    self._fall_back_to_polling(f"cannot add another watch ({error})")
-                    return
-            wanted.add(directory)
-            stack.extend(e.path for e in self._kept_entries(directory) if e.is_dir(follow_symlinks=False))
-        for directory in set(self._watches) - wanted:
+        wanted: dict[str, bool] = {}  # directory -> recursive
+        self._plan_subtree(str(self.root), wanted)
+        for directory in set(self._watches) - set(wanted):
             observer.unschedule(self._watches.pop(directory))
+        for directory, recursive in wanted.items():
+            watch = self._watches.get(directory)
+            if watch is not None and watch.is_recursive == recursive:
+                continue
+            if watch is not None:
+                observer.unschedule(self._watches.pop(directory))
+            try:
+                self._watches[directory] = observer.schedule(
+                    self._handler, directory, recursive=recursive, event_filter=EVENT_TYPES
+                )
+            except OSError as error:
+                if error.errno in VANISHED:
+                    continue
+                self._fall_back_to_polling(_watch_failure(error))
+                return
+            except RuntimeError as error:  # no thread for another emitter
+                self._fall_back_to_polling(f"cannot add another watch ({error})")
+                return
+
+    def _plan_subtree(self, directory: str, wanted: dict[str, bool]) -> bool:
+        """Add the watches `directory`'s subtree needs to `wanted`; True when one recursive watch covers it."""
+        try:
+            with os.scandir(directory) as listing:
+                entries = [e for e in listing if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return False  # gone or unreadable: nothing to watch
+        kept = {e.path for e in self._kept_entries(directory) if e.is_dir(follow_symlinks=False)}
+        below: dict[str, bool] = {}
+        children_clean = [self._plan_subtree(path, below) for path in sorted(kept)]  # plan every child first
+        others_cheap = all(_is_leaf(e.path) for e in entries if e.path not in kept)  # e.g. __pycache__
+        clean = all(children_clean) and others_cheap and not self._holds_store(directory)
+        if clean:
+            wanted[directory] = True
+        else:
+            wanted[directory] = False
+            wanted.update(below)
+        return clean
+
+    def _holds_store(self, directory: str) -> bool:
+        return self._store_prefix.startswith(directory + os.sep)
 
     def _kept_entries(self, directory: str | None) -> Iterator[os.DirEntry[str]]:
         """The entries of `directory` that a scan lists: all but excluded directories and the store.
@@ -367,6 +394,10 @@ class Watcher:
             with self._rules_lock:
                 rules = self._rules
             if self._unlisted(rel, event.is_directory, rules):
+                # A directory made inside an excluded one: a recursive watch above would walk an ignored tree.
+                parent = rel.rpartition("/")[0]
+                nested = bool(parent) and self._unlisted(parent, True, rules)
+                structure |= nested and isinstance(event, STRUCTURE_EVENTS)
                 continue
             relevant.append(rel)
             structure |= isinstance(event, STRUCTURE_EVENTS)
@@ -474,6 +505,15 @@ class Watcher:
             files_read=self._sources.reads, files=summary.files, modules_rendered=summary.modules_rendered,
             pages_rendered=summary.pages_rendered, seconds=seconds, stages=stages,
         )  # fmt: skip
+
+
+def _is_leaf(directory: str) -> bool:
+    """True for a directory without subdirectories (a recursive watch above it costs one more watch)."""
+    try:
+        with os.scandir(directory) as entries:
+            return not any(e.is_dir(follow_symlinks=False) for e in entries)
+    except OSError:
+        return True  # gone: costs nothing
 
 
 def _watch_failure(error: OSError) -> str:
