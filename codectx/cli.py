@@ -111,14 +111,13 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
         return
     console = Console()
     if by_module:
-        table = Table(title=f"codectx · {summary.root.name} · target {summary.target}")
+        table = Table(title=f"codectx · {escape(summary.root.name)} · target {summary.target}")
         for column in ("module", "files", "lines", "text tokens", "pages", "vision tokens", "ratio"):
             table.add_column(column, justify="left" if column == "module" else "right")
         for m in summary.by_module:
             ratio = f"{m.text_tokens / m.vision_tokens:.2f}x" if m.vision_tokens else "-"
-            table.add_row(
-                m.name, str(m.files), f"{m.lines:,}", f"{m.text_tokens:,}", str(m.pages), f"{m.vision_tokens:,}", ratio
-            )
+            numbers = (str(m.files), f"{m.lines:,}", f"{m.text_tokens:,}", str(m.pages), f"{m.vision_tokens:,}", ratio)
+            table.add_row(escape(m.name), *numbers)
         console.print(table)
     secrets = _secret_locations(summary)
     if by_module and secrets:
@@ -126,9 +125,9 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
         for column in ("path", "lines", "kind"):
             found.add_column(column, justify="right" if column == "lines" else "left")
         for path, first, last, kind in _line_runs(secrets):
-            found.add_row(path, str(first) if first == last else f"{first}-{last}", kind)
+            found.add_row(escape(path), str(first) if first == last else f"{first}-{last}", kind)
         console.print(found)
-    totals = Table(title=None if by_module else f"codectx · {summary.root.name} · target {summary.target}")
+    totals = Table(title=None if by_module else f"codectx · {escape(summary.root.name)} · target {summary.target}")
     columns = ("files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "secrets", "rendered",
                "time")  # fmt: skip
     for column in columns:
@@ -206,7 +205,7 @@ def run_pack(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary_json(pack) | {"manifest": str(manifest)}, indent=2))
         return 0
-    table = Table(title=f"codectx pack · {root.name} · target {pack.target} · budget {pack.budget:,}")
+    table = Table(title=f"codectx pack · {escape(root.name)} · target {pack.target} · budget {pack.budget:,}")
     for column in ("module", "as", "tokens", "relevance"):
         table.add_column(column, justify="left" if column in ("module", "as") else "right")
     for item in pack.items:
@@ -334,7 +333,7 @@ def run_encode(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    table = Table(title=f"codectx encode · {root.name} · {encoded.model}")
+    table = Table(title=f"codectx encode · {escape(root.name)} · {encoded.model}")
     for column in ("modules", "pages", "encoded", "reused", "vision tokens", "hidden", "device", "time"):
         table.add_column(column, justify="right")
     table.add_row(
@@ -426,13 +425,14 @@ def run_fidelity(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_json(), indent=2))
         return 0
     console = Console()
-    table = Table(title=f"codectx fidelity · {root.name} · {profile.name} · {report.engine} · {profile.layout.key()}")
+    title = f"codectx fidelity · {escape(root.name)} · {profile.name} · {report.engine} · {profile.layout.key()}"
+    table = Table(title=title)
     for column in ("module", "page", "rows", "chars", "char accuracy", "ceiling", "text tokens"):
         table.add_column(column, justify="left" if column == "module" else "right")
     for page in report.pages:
         table.add_row(
-            page.module, str(page.page_no), str(page.rows), f"{page.score.chars:,}", f"{page.score.accuracy:.2%}",
-            f"{page.ceiling.accuracy:.2%}", f"{page.text_tokens:,}",
+            escape(page.module), str(page.page_no), str(page.rows), f"{page.score.chars:,}",
+            f"{page.score.accuracy:.2%}", f"{page.ceiling.accuracy:.2%}", f"{page.text_tokens:,}",
         )  # fmt: skip
     console.print(table)
     console.print(

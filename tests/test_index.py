@@ -97,6 +97,13 @@ def test_cli_json_outputs(stdlib_copy, tmp_path, capsys):
     assert all(len(row["box"]) == 4 for row in first["line_map"]["rows"])
 
 
+def test_cli_tables_show_names_with_brackets_verbatim(make_repo, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that no cell wraps
+    repo = make_repo({"pkg[red]/app.py": "def main():\n    return 1\n" * 300})  # big enough to be a module
+    assert main(["stats", str(repo)]) == 0  # stats indexes first when there is no index
+    assert "pkg[red]" in capsys.readouterr().out  # not taken for rich markup
+
+
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["index", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
