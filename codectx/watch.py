@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,12 @@ SMALL_BATCH = 32  # changed paths; larger batches render modules in worker proce
 STORM_PATHS = 256  # after a batch this large, rescan once more: the kernel may have dropped events
 STORM_RECHECK = 1.0
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+# A recursive inotify watch that meets a directory twice while it is being created says so and keeps one
+# callback: harmless, and not the user's business.
+warnings.filterwarnings(
+    "ignore", message="Callback with id .* already exists", category=RuntimeWarning, module="watchdog"
+)
 
 EVENT_TYPES: list[type[FileSystemEvent]] = [
     FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,
