@@ -400,7 +400,7 @@ def index_repository(
         published = current is None or current.fingerprint != fingerprint
         if published:
             reporter.stage("linking", None)
-            edges, edges_key = _reference_graph(store, scanned.files, links)
+            edges, graph_key = _reference_graph(store, scanned.files, links)
             reporter.stage("publishing", None)
             generation = store.publish(
                 target=profile.name,
@@ -412,7 +412,7 @@ def index_repository(
                 pages=[p for m in modules for p in pages_by_module.get(m.name, ())],
                 sources=_new_sources(store, scanned.files, remasked),
                 edges=edges,
-                edges_key=edges_key,
+                edges_key=graph_key,
                 secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
             )
             reporter.stage("collecting", None)
