@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
+import sys
 import sysconfig
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_seconds
 
 from codectx.indexer import index_repository
 from codectx.model.embed_index import embed_generation
@@ -33,16 +36,6 @@ from codectx.model.tiny import save_tiny_model
 from codectx.store import Store
 
 PACKAGES = ("json", "logging")
-
-
-def median_seconds(work: Callable[[], object], repeats: int) -> float:
-    work()  # warm-up
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def main() -> None:
@@ -104,11 +97,26 @@ def main() -> None:
                 "transformers default (1024 view + 768 tiles)",
                 833,
                 count,
-                median_seconds(default_processing, args.repeats),
+                median_seconds(default_processing, args.repeats, warm_up=True),
             ),
-            ("codectx, one 1024 px view, batch 1", 257, count, median_seconds(codectx_processing(1), args.repeats)),
-            ("codectx, one 1024 px view, batch 4", 257, count, median_seconds(codectx_processing(4), args.repeats)),
-            ("codectx encode, nothing changed (cache)", 257, total_pages, median_seconds(cached, args.repeats)),
+            (
+                "codectx, one 1024 px view, batch 1",
+                257,
+                count,
+                median_seconds(codectx_processing(1), args.repeats, warm_up=True),
+            ),
+            (
+                "codectx, one 1024 px view, batch 4",
+                257,
+                count,
+                median_seconds(codectx_processing(4), args.repeats, warm_up=True),
+            ),
+            (
+                "codectx encode, nothing changed (cache)",
+                257,
+                total_pages,
+                median_seconds(cached, args.repeats, warm_up=True),
+            ),
         ]
 
     print(f"pages: {count} timed ({total_pages} in the cache row); torch {torch.__version__}, "

@@ -39,8 +39,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mcp import Client
-from mcp_latency import QUERIES, SERVE, Workload, free_port, percentile, workloads
+from mcp_latency import QUERIES, SERVE, Workload, free_port, workloads
 from mcp_types import CallToolResult, TextContent
+from timing import percentile
 from watch_common import TARGET, edit_line_in_place, insert_line, scratch_repo
 
 from codectx.indexer import index_repository

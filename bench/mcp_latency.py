@@ -44,6 +44,7 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult, TextContent
 from stdlib_sample import build_sample
+from timing import percentile
 
 from codectx.indexer import index_repository
 from codectx.mcp_server.context import ContextPacker, PackRequest
@@ -68,11 +69,6 @@ class Workload:
     label: str
     tool: str
     arguments: Callable[[int], dict[str, Any]]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def cursor_of(result: CallToolResult) -> str:

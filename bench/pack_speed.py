@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stdlib_sample import build_sample
+from timing import median_seconds
 
 from codectx.indexer import index_repository
 from codectx.pack import PackItem, build_pack, write_pack
@@ -45,15 +45,6 @@ def text_only_pack(store: Store, target: str, budget: int) -> int:
             break
         spent += tokens
     return spent
-
-
-def median_seconds(work: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> int:

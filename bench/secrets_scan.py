@@ -13,11 +13,8 @@ checks that every line the baseline flags is masked. Medians over --runs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,19 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detect_secrets.core.scan import _process_line_based_plugins
 from detect_secrets.settings import default_settings
 from stdlib_sample import DEFAULT_LOCATION, build_sample
+from timing import median_seconds
 
 from codectx.secrets import EXCLUDED_PLUGINS, PRIVATE_KEY, find_secrets
 
 Texts = list[tuple[str, str]]
-
-
-def median_seconds(work: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def codectx_lines(texts: Texts) -> dict[str, set[int]]:

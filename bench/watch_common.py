@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stdlib_sample import build_sample
+from timing import percentile
 
 from codectx.indexer import index_repository
 from codectx.render import RENDERER_VERSION
@@ -59,19 +60,9 @@ def indexed_scratch_repo(name: str) -> tuple[Path, Path]:
     return repo, store
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = q / 100 * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def summary(values: list[float]) -> dict[str, float]:
     return {
-        "n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95),
+        "n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95),
         "mean": statistics.fmean(values) if values else float("nan"), "max": max(values, default=float("nan")),
     }  # fmt: skip
 
