@@ -63,3 +63,9 @@ def stdlib_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     store = tmp_path_factory.mktemp("stdlib-store")
     index_repository(repo, store_dir=store, workers=2)
     return repo, store
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The event loop for `pytest.mark.anyio` tests (MCP clients and servers)."""
+    return "asyncio"

@@ -35,11 +35,6 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"])
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The stdlib json package plus an ignored folder and symlinks inside and out, indexed once."""

@@ -327,11 +327,6 @@ def test_unchanged_files_are_not_scanned_again(seeded_repo, tmp_path, monkeypatc
     assert calls == ["app/auth.ts"]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_mcp_tools_serve_only_masked_text(seeded_repo):
     """Through a real MCP client: source reads, searches (plain and regex) and packed context."""
