@@ -60,6 +60,7 @@ SMALL_BATCH = 32  # changed paths; larger batches render modules in worker proce
 STORM_PATHS = 256  # after a batch this large, rescan once more: the kernel may have dropped events
 STORM_RECHECK = 1.0
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+WATCH_LIMIT = "the inotify watch limit is reached (raise fs.inotify.max_user_watches)"
 
 # A recursive inotify watch that meets a directory twice while it is being created says so and keeps one
 # callback: harmless, and not the user's business.
@@ -302,7 +303,8 @@ class Watcher:
         if observer is None or self.mode != "native":
             return
         wanted: dict[str, bool] = {}  # directory -> recursive
-        self._plan_subtree(str(self.root), wanted)
+        sizes: dict[str, int] = {}
+        self._plan_subtree(str(self.root), wanted, sizes)
         for directory in set(self._watches) - set(wanted):
             observer.unschedule(self._watches.pop(directory))
         for directory, recursive in wanted.items():
@@ -323,18 +325,33 @@ class Watcher:
             except RuntimeError as error:  # no thread for another emitter
                 self._fall_back_to_polling(f"cannot add another watch ({error})")
                 return
+        # A recursive watch skips subdirectories the kernel refuses to watch, silently: count what it holds.
+        if _short_of(_watched_directories(wanted, sizes)) and _short_of(self._directories_to_watch()):
+            self._fall_back_to_polling(WATCH_LIMIT)
 
-    def _plan_subtree(self, directory: str, wanted: dict[str, bool]) -> bool:
-        """Add the watches `directory`'s subtree needs to `wanted`; True when one recursive watch covers it."""
+    def _directories_to_watch(self) -> int:
+        """The directories the plan watches, recounted (some may have gone since it was made)."""
+        wanted: dict[str, bool] = {}
+        sizes: dict[str, int] = {}
+        self._plan_subtree(str(self.root), wanted, sizes)
+        return _watched_directories(wanted, sizes)
+
+    def _plan_subtree(self, directory: str, wanted: dict[str, bool], sizes: dict[str, int]) -> bool:
+        """Add the watches `directory`'s subtree needs to `wanted`; True when one recursive watch covers it.
+
+        `sizes` gets the number of directories a recursive watch of `directory` holds (itself included).
+        """
         try:
             with os.scandir(directory) as listing:
                 entries = [e for e in listing if e.is_dir(follow_symlinks=False)]
         except OSError:
             return False  # gone or unreadable: nothing to watch
         kept = {e.path for e in self._kept_entries(directory) if e.is_dir(follow_symlinks=False)}
+        excluded = [e.path for e in entries if e.path not in kept]
         below: dict[str, bool] = {}
-        children_clean = [self._plan_subtree(path, below) for path in sorted(kept)]  # plan every child first
-        others_cheap = all(_is_leaf(e.path) for e in entries if e.path not in kept)  # e.g. __pycache__
+        children_clean = [self._plan_subtree(path, below, sizes) for path in sorted(kept)]  # plan every child first
+        others_cheap = all(_is_leaf(path) for path in excluded)  # e.g. __pycache__
+        sizes[directory] = 1 + len(excluded) + sum(sizes.get(path, 0) for path in kept)
         clean = all(children_clean) and others_cheap and not self._holds_store(directory)
         if clean:
             wanted[directory] = True
@@ -515,17 +532,46 @@ class Watcher:
 
 
 def _is_leaf(directory: str) -> bool:
-    """True for a directory without subdirectories (a recursive watch above it costs one more watch)."""
+    """True for a readable directory without subdirectories (a recursive watch above it costs one more watch)."""
     try:
         with os.scandir(directory) as entries:
             return not any(e.is_dir(follow_symlinks=False) for e in entries)
     except OSError:
-        return True  # gone: costs nothing
+        return False  # unreadable (or gone): a recursive watch could not hold it
+
+
+def _watched_directories(wanted: dict[str, bool], sizes: dict[str, int]) -> int:
+    return sum(sizes[directory] if recursive else 1 for directory, recursive in wanted.items())
+
+
+def _short_of(expected: int) -> bool:
+    """True when this process holds fewer inotify watches than `expected` (never where /proc cannot say)."""
+    held = _inotify_watches()
+    return held is not None and held < expected
+
+
+def _inotify_watches() -> int | None:
+    """Inotify watches held by this process (Linux lists them in /proc/self/fdinfo), or None."""
+    held, found = 0, False
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    for fd in descriptors:
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                held += sum(1 for line in info if line.startswith("inotify wd:"))
+            found = True
+        except OSError:
+            continue  # closed meanwhile
+    return held if found else None
 
 
 def _watch_failure(error: OSError) -> str:
     if error.errno == errno.ENOSPC:
-        return "the inotify watch limit is reached (raise fs.inotify.max_user_watches)"
+        return WATCH_LIMIT
     if error.errno == errno.EMFILE:
         return "the inotify instance limit is reached (raise fs.inotify.max_user_instances)"
     return f"native file events are unavailable ({error})"

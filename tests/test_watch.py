@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from watchdog.observers import Observer
+from watchdog.observers.inotify_c import InotifyFD
 
 from codectx.indexer import index_repository
 from codectx.scan import scan
@@ -247,6 +248,28 @@ def test_falls_back_to_polling_when_the_watch_limit_is_reached(stdlib_copy, tmp_
     assert watcher.mode == "polling"
     assert any("watch limit" in m and "polling" in m for m in messages)
     (repo / "json" / "tool.py").write_text("TOOL = 2\n" * 10)
+    settle(repo, store)
+
+
+def test_falls_back_to_polling_when_a_recursive_watch_cannot_hold_a_new_directory(
+    stdlib_copy, tmp_path, watching, monkeypatch
+):
+    repo = stdlib_copy("json")
+    store = tmp_path / "store"
+    messages: list[str] = []
+    watcher, _ = watching(repo, log=messages.append, poll_interval=0.2)
+    assert watched(watcher) == {str(repo): True}
+
+    def at_the_limit(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    # From now on the kernel refuses new watches; watchdog's recursive watch skips such directories silently.
+    monkeypatch.setattr(InotifyFD, "add_callback", at_the_limit)
+    (repo / "newpkg").mkdir()
+    (repo / "newpkg" / "mod.py").write_text("VALUE = 1\n" * 30)
+    wait_until(lambda: watcher.mode == "polling", "the watcher to notice the missing watch and poll")
+    assert any("watch limit" in m and "polling" in m for m in messages)
+    (repo / "newpkg" / "mod.py").write_text("VALUE = 2\n" * 30)  # seen by polling, not by events
     settle(repo, store)
 
 
