@@ -11,14 +11,14 @@ import contextlib
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codectx.glossary import exact_candidates
-from codectx.store import LINE_ROWID_SHIFT, Store, drop_catalog_entries
+from codectx.store import LINE_ROWID_SHIFT, Store, drop_catalog_entries, rows_in
 from codectx.structure import STRUCTURE_VERSION, Import, Outline, Symbol, grammar_for, outline
 from codectx.terms import camel_parts, name_words
 
@@ -46,7 +46,6 @@ class FileAnalysis:
 @dataclass(frozen=True, slots=True)
 class CatalogUpdate:
     analysed: int
-    reused: int
     seconds: float
 
 
@@ -117,7 +116,7 @@ def _analyse_all(
 def prepare_catalog(store: Store, files: Sequence[SourceFile]) -> list[SourceFile]:
     """Drop the entries of `files` made by an older version; return one file per content left to analyse
     (store their analyses with store_analyses)."""
-    _, missing, stale = _plan(store, files)
+    missing, stale = _plan(store, files)
     if stale:
         with store.transaction() as db:
             drop_catalog_entries(db, stale)
@@ -130,25 +129,19 @@ def store_analyses(store: Store, analyses: Iterable[FileAnalysis]) -> None:
             _insert(db, analysis)
 
 
-def _plan(
-    store: Store, files: Sequence[SourceFile]
-) -> tuple[dict[tuple[str, str], SourceFile], list[SourceFile], list[int]]:
-    """(the contents `files` need, those to analyse, catalog ids of stale entries)."""
+def _plan(store: Store, files: Sequence[SourceFile]) -> tuple[list[SourceFile], list[int]]:
+    """(the contents of `files` to analyse, catalog ids of stale entries)."""
     wanted: dict[tuple[str, str], SourceFile] = {}
     for file in files:
         wanted.setdefault((file.sha256, grammar_for(file.path, file.language) or ""), file)
     current: dict[tuple[str, str], tuple[int, int]] = {}
-    digests = sorted({sha for sha, _ in wanted})
-    for start in range(0, len(digests), 500):
-        chunk = digests[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for file_id, sha, grammar, version in store.db.execute(
-            f"SELECT id, sha256, grammar, version FROM catalog WHERE sha256 IN ({marks})", chunk
-        ):
-            current[(sha, grammar)] = (file_id, version)
+    digests = {sha for sha, _ in wanted}
+    sql = "SELECT id, sha256, grammar, version FROM catalog WHERE sha256 IN ({marks})"
+    for file_id, sha, grammar, version in rows_in(store.db, sql, digests):
+        current[(sha, grammar)] = (file_id, version)
     stale = [file_id for file_id, version in current.values() if version != STRUCTURE_VERSION]
     missing = [file for key, file in wanted.items() if current.get(key, (0, -1))[1] != STRUCTURE_VERSION]
-    return wanted, missing, stale
+    return missing, stale
 
 
 def update_catalog(
@@ -162,14 +155,14 @@ def update_catalog(
     `pool`, when given, supplies the processes that analyse them.
     """
     started = time.perf_counter()
-    wanted, missing, stale = _plan(store, files)
+    missing, stale = _plan(store, files)
     if missing or stale:
         analyses = list(_analyse_all(missing, workers, pool))
         with store.transaction() as db:
             drop_catalog_entries(db, stale)
             for analysis in analyses:
                 _insert(db, analysis)
-    return CatalogUpdate(len(missing), len(wanted) - len(missing), time.perf_counter() - started)
+    return CatalogUpdate(len(missing), time.perf_counter() - started)
 
 
 def _insert(db: sqlite3.Connection, analysis: FileAnalysis) -> None:
@@ -209,29 +202,16 @@ def catalog_ids(store: Store, files: Iterable[tuple[str, str, str]]) -> dict[str
     for path, language, sha256 in files:
         wanted[(sha256, grammar_for(path, language) or "")].append(path)
     ids: dict[str, int] = {}
-    digests = sorted({sha for sha, _ in wanted})
-    for start in range(0, len(digests), 500):
-        chunk = digests[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for file_id, sha, grammar in store.db.execute(
-            f"SELECT id, sha256, grammar FROM catalog WHERE sha256 IN ({marks})", chunk
-        ):
-            for path in wanted.get((sha, grammar), ()):
-                ids[path] = file_id
+    sql = "SELECT id, sha256, grammar FROM catalog WHERE sha256 IN ({marks})"
+    for file_id, sha, grammar in rows_in(store.db, sql, {sha for sha, _ in wanted}):
+        for path in wanted.get((sha, grammar), ()):
+            ids[path] = file_id
     return ids
 
 
 def generation_ids(store: Store, generation: int) -> dict[str, int]:
     """path -> catalog id for the generation's files."""
     return catalog_ids(store, ((f.path, f.language, f.sha256) for f in store.files(generation)))
-
-
-def _rows_for(store: Store, sql: str, ids: Iterable[int]) -> Iterator[tuple[Any, ...]]:
-    """Rows of `sql` (its WHERE clause ends in `file_id IN ({marks})`) for the given catalog ids."""
-    distinct = sorted(set(ids))
-    for start in range(0, len(distinct), 500):
-        chunk = distinct[start : start + 500]
-        yield from store.db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def _paths_by_id(ids: Mapping[str, int]) -> dict[int, list[str]]:
@@ -246,16 +226,16 @@ def outlines(store: Store, ids: Mapping[str, int]) -> dict[str, Outline]:
     paths = _paths_by_id(ids)
     grammars = {
         int(file_id): str(grammar)
-        for file_id, grammar in _rows_for(store, "SELECT id, grammar FROM catalog WHERE id IN ({marks})", paths)
+        for file_id, grammar in rows_in(store.db, "SELECT id, grammar FROM catalog WHERE id IN ({marks})", paths)
         if grammar
     }
     symbols: dict[int, list[Symbol]] = defaultdict(list)
     sql = "SELECT file_id, kind, name, start_line, end_line, parent FROM symbols WHERE file_id IN ({marks}) ORDER BY id"
-    for file_id, kind, name, start, end, parent in _rows_for(store, sql, grammars):
+    for file_id, kind, name, start, end, parent in rows_in(store.db, sql, grammars):
         symbols[file_id].append(Symbol(kind, name, start, end, parent))
     imports: dict[int, list[Import]] = defaultdict(list)
     sql = "SELECT file_id, target, line FROM imports WHERE file_id IN ({marks}) ORDER BY rowid"
-    for file_id, target, line in _rows_for(store, sql, grammars):
+    for file_id, target, line in rows_in(store.db, sql, grammars):
         imports[file_id].append(Import(target, line))
     result: dict[str, Outline] = {}
     for file_id, grammar in grammars.items():
@@ -271,13 +251,13 @@ def file_facts(store: Store, ids: Mapping[str, int]) -> list[FileFacts]:
     defines: dict[int, list[str]] = defaultdict(list)
     references: dict[int, list[tuple[str, int]]] = defaultdict(list)
     imports: dict[int, list[str]] = defaultdict(list)
-    for file_id, name in _rows_for(store, "SELECT file_id, name FROM symbols WHERE file_id IN ({marks})", paths):
+    for file_id, name in rows_in(store.db, "SELECT file_id, name FROM symbols WHERE file_id IN ({marks})", paths):
         defines[file_id].append(name)
-    for file_id, name, count in _rows_for(
-        store, "SELECT file_id, name, count FROM refs WHERE file_id IN ({marks})", paths
+    for file_id, name, count in rows_in(
+        store.db, "SELECT file_id, name, count FROM refs WHERE file_id IN ({marks})", paths
     ):
         references[file_id].append((name, count))
-    for file_id, target in _rows_for(store, "SELECT file_id, target FROM imports WHERE file_id IN ({marks})", paths):
+    for file_id, target in rows_in(store.db, "SELECT file_id, target FROM imports WHERE file_id IN ({marks})", paths):
         imports[file_id].append(target)
     facts = [
         FileFacts(path, tuple(defines[i]), tuple(references[i]), tuple(imports[i]))

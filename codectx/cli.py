@@ -23,7 +23,7 @@ from codectx.model.encoder import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, ENCODE
 from codectx.model.loading import DEFAULT_MODEL, ModelNotFoundError
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
-from codectx.store import NoIndexError, Store, StoreError, is_disk_full
+from codectx.store import NoIndexError, Store, StoreError, default_store_dir, is_disk_full
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -41,14 +41,14 @@ def _root(args: argparse.Namespace) -> Path:
     return root.resolve()
 
 
-def _store_dir(args: argparse.Namespace, root: Path) -> Path | None:
+def _store_dir(args: argparse.Namespace) -> Path | None:
     return Path(args.store).expanduser().resolve() if getattr(args, "store", None) else None
 
 
 def run_index(args: argparse.Namespace) -> int:
     root = _root(args)
     with make_reporter() as reporter:
-        summary = index_repository(root, target=args.target, store_dir=_store_dir(args, root), reporter=reporter)
+        summary = index_repository(root, target=args.target, store_dir=_store_dir(args), reporter=reporter)
     _emit(summary, args, by_module=False)
     return 0
 
@@ -56,7 +56,7 @@ def run_index(args: argparse.Namespace) -> int:
 def run_stats(args: argparse.Namespace) -> int:
     root = _root(args)
     with make_reporter() as reporter:
-        summary = index_repository(root, target=args.target, store_dir=_store_dir(args, root), reporter=reporter)
+        summary = index_repository(root, target=args.target, store_dir=_store_dir(args), reporter=reporter)
     _emit(summary, args, by_module=True)
     return 0
 
@@ -142,7 +142,7 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
 
 
 def _open_index(args: argparse.Namespace, root: Path) -> Store:
-    store_dir = _store_dir(args, root) or root / ".codectx"
+    store_dir = _store_dir(args) or default_store_dir(root)
     try:
         return Store.open(store_dir, create=False)
     except NoIndexError:
@@ -291,7 +291,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-tokens must be at least {MIN_MAX_TOKENS}")
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    config = ServerConfig(root, _store_dir(args, root), args.target, max_tokens)
+    config = ServerConfig(root, _store_dir(args), args.target, max_tokens)
     serve(config, http=args.http, host=args.host, port=args.port, watch=args.watch)
     return 0
 
@@ -317,7 +317,7 @@ def run_encode(args: argparse.Namespace) -> int:
         raise UsageError("--batch-size must be at least 1")
     encoder = _optical_encoder(args)  # first: a missing model fails before any indexing work
     with make_reporter() as reporter:
-        summary = index_repository(root, target=args.target, store_dir=_store_dir(args, root), reporter=reporter)
+        summary = index_repository(root, target=args.target, store_dir=_store_dir(args), reporter=reporter)
         with Store.open(summary.store_dir, create=False) as store:
             try:
                 encoded = embed_generation(store, args.target, encoder, reporter, batch_size=args.batch_size)
@@ -389,7 +389,7 @@ def run_watch(args: argparse.Namespace) -> int:
         print(json.dumps(update.as_json()) if args.json else update.describe(), flush=True)
 
     watcher = Watcher(
-        root, args.target, _store_dir(args, root), debounce=args.debounce, polling=args.poll,
+        root, args.target, _store_dir(args), debounce=args.debounce, polling=args.poll,
         poll_interval=args.poll_interval, on_update=report,
     )  # fmt: skip
     previous = signal.signal(signal.SIGTERM, _interrupt)

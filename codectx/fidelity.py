@@ -359,10 +359,6 @@ class SampledPage:
         return "\n".join(self.source_lines[path][line - 1] for path, line in shown)
 
 
-def _without_final_newline(text: str) -> str:
-    return text[:-1] if text.endswith("\n") else text
-
-
 def sample_pages(root: Path, settings: LayoutSettings, sample: int, seed: int = DEFAULT_SEED) -> list[SampledPage]:
     """A seeded random sample of distinct pages across the repository's modules.
 
@@ -380,13 +376,13 @@ def sample_pages(root: Path, settings: LayoutSettings, sample: int, seed: int = 
     picked: list[SampledPage] = []
     for module, position in draws:
         if module.name not in laid_out:
-            files = [FileLines(f.path, highlight(_without_final_newline(f.text), f.language)) for f in module.files]
+            files = [FileLines(f.path, highlight(f.text.removesuffix("\n"), f.language)) for f in module.files]
             laid_out[module.name] = layout_pages(files, settings)
         pages = laid_out[module.name]
         page_no = min(int(position * len(pages)), len(pages) - 1)
         if any(p.module == module.name and p.page_no == page_no for p in picked):
             continue
-        lines = {f.path: _without_final_newline(f.text).split("\n") for f in module.files}
+        lines = {f.path: f.text.removesuffix("\n").split("\n") for f in module.files}
         picked.append(SampledPage(module.name, page_no, pages[page_no], lines))
         if len(picked) == sample:
             break

@@ -122,9 +122,6 @@ class HighlightCache:
         self._chars = 0
         self._lock = threading.Lock()
 
-    def highlight(self, text: str, language: str) -> list[StyledLine]:
-        return self.highlight_parsed(text, language)[0]
-
     def highlight_parsed(self, text: str, language: str) -> tuple[list[StyledLine], tree_sitter.Tree | None]:
         """The lines, and the syntax tree when this call parsed the text (not when the lines were cached)."""
         key = (language, text)
@@ -169,7 +166,7 @@ def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis
     for number, page in enumerate(layout_pages(files, job.settings)):
         key = layout_key(page, job.settings)
         digest = job.reusable.get(key, "")
-        if not digest or not blobs.path_for(digest).exists():
+        if not digest or not blobs.exists(digest):
             digest = blobs.put(rasterize(page, job.settings))
         ranges = page.line_ranges()
         first = ranges[0] if ranges else (page.spans[0].path, page.spans[0].line, page.spans[0].line)
@@ -395,6 +392,7 @@ def index_repository(
                 )
             )  # fmt: skip
         skipped = [(s.path, s.reason) for s in scanned.skipped]
+        masked = [(f.path, span) for f in scanned.files for span in f.secrets]
         fingerprint = _generation_fingerprint(fingerprints, skipped, known, scanned.files)
 
         published = current is None or current.fingerprint != fingerprint
@@ -413,7 +411,7 @@ def index_repository(
                 sources=_new_sources(store, scanned.files, remasked),
                 edges=edges,
                 edges_key=graph_key,
-                secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
+                secrets=masked,
             )
             reporter.stage("collecting", None)
             store.collect_garbage(grace_seconds=0)  # nothing else writes while we hold the writer lock
@@ -441,7 +439,7 @@ def index_repository(
             "files_outlined": outlined_in_render + catalogued.analysed,
             "outline_seconds": round(catalogued.seconds, 3),
         },
-        secrets=[(f.path, span) for f in scanned.files for span in f.secrets],
+        secrets=masked,
     )
 
 
@@ -481,10 +479,9 @@ def _remasked_contents(store: Store, files: list[SourceFile], everything: bool) 
 
     Only files with secrets can differ, unless no generation was scanned under the current rules.
     """
-    return {
-        f.sha256 for f in files
-        if (everything or f.secrets) and store.source_text(f.sha256) not in (None, f.text)
-    }  # fmt: skip
+    candidates = [f for f in files if everything or f.secrets]
+    stored = store.source_texts(f.sha256 for f in candidates)
+    return {f.sha256 for f in candidates if stored.get(f.sha256, f.text) != f.text}
 
 
 def _new_sources(store: Store, files: list[SourceFile], remasked: set[str]) -> dict[str, str]:

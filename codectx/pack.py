@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from codectx.budget import Candidate, Option, allocate, faithfulness
@@ -25,11 +26,10 @@ from codectx.model.targets import get_target
 from codectx.profiles import get_profile
 from codectx.reduced import ReducedPage, reduced_modes, reduced_page, scaled_line_map
 from codectx.relevance import RankBasis, rank, rank_basis
-from codectx.store import FileRow, ModuleRow, PageRow, Store
+from codectx.store import FileRow, ModuleRow, PageRow, Store, rows_in
 from codectx.structure import Outline
 from codectx.tokens import count_tokens, count_tokens_batch
 
-REPRESENTATIONS = ("text", "pages", "reduced_pages", "outline", "glossary", "omitted")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "codectx-pack/1"
 _LINE_MAP_MARK = "\x00line-map:"  # a placeholder: no path or module name holds a NUL
@@ -163,14 +163,9 @@ def rare_strings(store: Store, paths_of: Mapping[int, list[str]]) -> dict[str, l
 
     `paths_of` maps the generation's catalog ids to its paths holding that content."""
     found: list[tuple[str, int, str]] = []
-    distinct = sorted(paths_of)
-    for start in range(0, len(distinct), 500):
-        chunk = distinct[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for file_id, line, text in store.db.execute(
-            f"SELECT file_id, line, text FROM exact_strings WHERE file_id IN ({marks})", chunk
-        ):
-            found += [(path, line, text) for path in paths_of[file_id]]
+    sql = "SELECT file_id, line, text FROM exact_strings WHERE file_id IN ({marks})"
+    for file_id, line, text in rows_in(store.db, sql, paths_of):
+        found += [(path, line, text) for path in paths_of[file_id]]
     occurrences: dict[str, int] = defaultdict(int)
     for _, _, text in found:
         occurrences[text] += 1
@@ -233,13 +228,10 @@ def pack_basis(store: Store, generation: int) -> PackBasis:
     glossary_texts = [glossary_text(m.name, found) if found else "" for m, found in zip(rows, entries, strict=True)]
     headers = [file_header(f) for m in rows for f in files_by_module[m.name]]
     outline_tokens, glossary_tokens, header_tokens = _token_counts(outline_texts, glossary_texts, headers)
-    header_sums = []
-    for m in rows:
-        count = len(files_by_module[m.name])
-        header_sums.append(sum(header_tokens[:count]))
-        header_tokens = header_tokens[count:]
+    per_file = iter(header_tokens)
+    header_sums = [sum(islice(per_file, len(files_by_module[m.name]))) for m in rows]
     modules = tuple(
-        ModuleBasis(m, tuple(files_by_module[m.name]), h, o, ot, g, gt if g else 0, e)
+        ModuleBasis(m, tuple(files_by_module[m.name]), h, o, ot, g, gt, e)
         for m, h, o, ot, g, gt, e in zip(
             rows, header_sums, outline_texts, outline_tokens, glossary_texts, glossary_tokens, entries, strict=True
         )
@@ -358,18 +350,21 @@ def build_pack(
 
     # Text estimates add per-file counts; the exact count of the joined text may differ by a few tokens.
     texts: dict[str, tuple[str, int]] = {}
+    committed = sum(o.tokens for o in chosen.values())  # kept current as choices change
     for module in sorted(modules, key=lambda m: m.relevance):
         while chosen[module.row.name].representation == "text":
             if module.row.name not in basis.texts:
                 whole = module_text(store, module.files)
                 basis.texts[module.row.name] = (whole, count_tokens(whole))
             text, exact = basis.texts[module.row.name]
-            spent = sum(o.tokens for o in chosen.values()) - chosen[module.row.name].tokens
+            spent = committed - chosen[module.row.name].tokens
             if spent + exact <= budget:
                 texts[module.row.name] = (text, exact)
                 chosen[module.row.name] = Option("text", exact, chosen[module.row.name].faithfulness)
+                committed = spent + exact
                 break
             chosen[module.row.name] = _downgrades(options[module.row.name], chosen[module.row.name])
+            committed = spent + chosen[module.row.name].tokens
 
     items: list[PackItem] = []
     for module in sorted(modules, key=lambda m: (-m.relevance, m.row.ordinal)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from codectx.model.targets import DEFAULT_TARGET, TARGETS, Target, get_target
+from codectx.model.targets import DEFAULT_TARGET, Target, get_target
 from codectx.render.layout import LayoutSettings, grid_for
 
 
@@ -69,7 +69,3 @@ def get_profile(target_name: str = DEFAULT_TARGET, **overrides: int | str | bool
     if target.resizes(layout.page_width, layout.page_height):
         raise ValueError(f"{layout.page_width}x{layout.page_height} pages would be resized by {target.name}")
     return Profile(target, layout)
-
-
-def profile_names() -> list[str]:
-    return sorted(TARGETS)

@@ -64,7 +64,6 @@ class SourceCache:
         self._lock = threading.Lock()
         self._rules: tuple[IgnoreRules, RulesSignature] | None = None
         self.reads = 0  # files read by the last scan
-        self.reused = 0  # files taken from the cache by the last scan
 
     def invalidate(self, paths: Iterable[str]) -> None:
         """Force the next scan to re-read these relative paths."""
@@ -81,7 +80,7 @@ class SourceCache:
         with self._lock:
             dirty, self._dirty = self._dirty, set()
         fresh: dict[str, _Entry] = {}
-        self.reads = self.reused = 0
+        self.reads = 0
         kept_rules = self._rules
         if any(path.rpartition("/")[2] in IGNORE_FILE_NAMES for path in dirty):
             kept_rules = None  # events name an ignore file: read the rules again
@@ -102,7 +101,6 @@ class SourceCache:
                 return load_source(root, rel_path, max_bytes, known_secrets)
             entry = self._entries.get(rel_path)
             if entry is not None and entry.key == key and entry.max_bytes == max_bytes and rel_path not in dirty:
-                self.reused += 1
                 fresh[rel_path] = entry
                 return entry.result
             # Stat before reading: a write during the read changes the key, so it is read again next time.

@@ -149,13 +149,15 @@ class IgnoreRules:
             return "ignored by rules"
         return None
 
+    def unlisted(self, rel_path: str, is_dir: bool) -> bool:
+        """True when a scan never lists `rel_path`: it is an excluded directory or lies inside one."""
+        parts = rel_path.split("/")
+        depth = len(parts) if is_dir else len(parts) - 1
+        return any(self.exclusion_reason("/".join(parts[:d]), is_dir=True) for d in range(1, depth + 1))
+
     def is_excluded(self, rel_path: str) -> bool:
         """True when `rel_path` or any directory above it is excluded. Used to refuse requests."""
-        parts = rel_path.split("/")
-        for depth in range(1, len(parts)):
-            if self.exclusion_reason("/".join(parts[:depth]), is_dir=True):
-                return True
-        return self.exclusion_reason(rel_path, is_dir=False) is not None
+        return self.unlisted(rel_path, is_dir=False) or self.exclusion_reason(rel_path, is_dir=False) is not None
 
 
 def decode_text(data: bytes) -> str | None:
@@ -197,7 +199,7 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _content_reason(text: str, path: str) -> str | None:
+def _content_reason(text: str) -> str | None:
     if not text.strip():
         return "empty"
     head = text[:2000]
@@ -269,7 +271,7 @@ def load_source(
     if text is None:
         return Skipped(rel_path, "binary")
     text = normalise_newlines(text)
-    reason = _content_reason(text, rel_path)
+    reason = _content_reason(text)
     if reason:
         return Skipped(rel_path, reason)
     language = detect_language(rel_path, text)

@@ -21,9 +21,10 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codectx.secrets import SecretSpan
 
@@ -374,19 +375,15 @@ class Store:
         return {str(key): str(blob) for key, blob in rows if key}
 
     def known_token_counts(self, digests: list[str]) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for start in range(0, len(digests), 500):
-            chunk = digests[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for digest, tokens in self.db.execute(
-                f"SELECT sha256, text_tokens FROM files WHERE sha256 IN ({marks})", chunk
-            ):
-                counts[digest] = tokens
-        return counts
+        return dict(rows_in(self.db, "SELECT sha256, text_tokens FROM files WHERE sha256 IN ({marks})", digests))
 
     def source_text(self, digest: str) -> str | None:
         row = self.db.execute("SELECT text FROM sources WHERE sha256 = ?", (digest,)).fetchone()
         return str(row[0]) if row else None
+
+    def source_texts(self, digests: Iterable[str]) -> dict[str, str]:
+        """sha256 -> stored text, for the digests whose text is stored."""
+        return dict(rows_in(self.db, "SELECT sha256, text FROM sources WHERE sha256 IN ({marks})", digests))
 
     def edges(self, generation: int) -> list[EdgeRow]:
         rows = self.db.execute(
@@ -431,12 +428,7 @@ class Store:
 
     def known_sources(self, digests: list[str]) -> set[str]:
         """The digests among `digests` whose text is stored already."""
-        known: set[str] = set()
-        for start in range(0, len(digests), 500):
-            chunk = digests[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            known.update(d for (d,) in self.db.execute(f"SELECT sha256 FROM sources WHERE sha256 IN ({marks})", chunk))
-        return known
+        return {d for (d,) in rows_in(self.db, "SELECT sha256 FROM sources WHERE sha256 IN ({marks})", digests)}
 
     @contextlib.contextmanager
     def pinned(self, target: str) -> Iterator[GenerationRow]:
@@ -531,7 +523,7 @@ class Store:
             )  # fmt: skip
             fingerprint_of = {m.name: m.fingerprint for m in modules}
             stored = {
-                f for f in set(fingerprint_of.values())
+                f for f in {fingerprint_of[p.module] for p in pages}
                 if db.execute("SELECT 1 FROM pages WHERE fingerprint = ? LIMIT 1", (f,)).fetchone()
             }  # fmt: skip
             db.executemany(
@@ -590,6 +582,15 @@ class Store:
                     path.unlink()
                     removed += 1
         return removed
+
+
+def rows_in(db: sqlite3.Connection, sql: str, keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql`, whose WHERE clause ends in `IN ({marks})`, for the distinct keys, 500 at a time
+    (SQLite limits the parameters of one statement)."""
+    distinct = sorted(set(keys))
+    for start in range(0, len(distinct), 500):
+        chunk = distinct[start : start + 500]
+        yield from db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def is_disk_full(error: BaseException) -> bool:

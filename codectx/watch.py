@@ -346,7 +346,7 @@ class Watcher:
                 entries = [e for e in listing if e.is_dir(follow_symlinks=False)]
         except OSError:
             return False  # gone or unreadable: nothing to watch
-        kept = {e.path for e in self._kept_entries(directory) if e.is_dir(follow_symlinks=False)}
+        kept = {e.path for e in self._kept(directory, entries)}
         excluded = [e.path for e in entries if e.path not in kept]
         below: dict[str, bool] = {}
         children_clean = [self._plan_subtree(path, below, sizes) for path in sorted(kept)]  # plan every child first
@@ -370,11 +370,15 @@ class Watcher:
         never followed.
         """
         base = directory or str(self.root)
-        rel_base = "" if base == str(self.root) else base[len(self._root_prefix) :]
         try:
             entries = list(os.scandir(base))
         except OSError:
             return
+        yield from self._kept(base, entries)
+
+    def _kept(self, base: str, entries: list[os.DirEntry[str]]) -> Iterator[os.DirEntry[str]]:
+        """The `entries` of directory `base` that _kept_entries keeps."""
+        rel_base = "" if base == str(self.root) else base[len(self._root_prefix) :]
         with self._rules_lock:
             rules = self._rules
         for entry in entries:
@@ -395,12 +399,6 @@ class Watcher:
             return None
         return path[len(self._root_prefix) :].replace(os.sep, "/")
 
-    def _unlisted(self, rel: str, is_dir: bool, rules: IgnoreRules) -> bool:
-        """True when a scan never lists `rel`: it is, or lies inside, an excluded directory."""
-        parts = rel.split("/")
-        depth = len(parts) if is_dir else len(parts) - 1
-        return any(rules.exclusion_reason("/".join(parts[:d]), is_dir=True) for d in range(1, depth + 1))
-
     def _on_event(self, event: FileSystemEvent) -> None:
         raw_paths = [os.fsdecode(event.src_path)]
         if event.dest_path:
@@ -417,10 +415,10 @@ class Watcher:
                 structure = True
             with self._rules_lock:
                 rules = self._rules
-            if self._unlisted(rel, event.is_directory, rules):
+            if rules.unlisted(rel, event.is_directory):
                 # A directory made inside an excluded one: a recursive watch above would walk an ignored tree.
                 parent = rel.rpartition("/")[0]
-                nested = bool(parent) and self._unlisted(parent, True, rules)
+                nested = bool(parent) and rules.unlisted(parent, is_dir=True)
                 structure |= nested and isinstance(event, STRUCTURE_EVENTS)
                 continue
             relevant.append(rel)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from codectx.fidelity import edit_distance, normalise
 from codectx.model.encoder import DEFAULT_PROMPT, GLOBAL_VIEW_PX, OpticalEncoder
 
 if TYPE_CHECKING:
@@ -23,18 +24,6 @@ if TYPE_CHECKING:
 ENGINE = "deepseek-ocr2"
 BAND_MARGIN_PX = 8
 _DP_LIMIT = 4096  # largest rows x lines block aligned by dynamic programming; bigger blocks pair in order
-
-
-def _normalise(text: str) -> str:
-    from codectx.fidelity import normalise
-
-    return normalise(text)
-
-
-def _distance(a: str, b: str) -> int:
-    from codectx.fidelity import edit_distance
-
-    return edit_distance(a, b)
 
 
 def output_lines(text: str) -> list[str]:
@@ -65,7 +54,7 @@ def _pair_block(truths: Sequence[str], lines: Sequence[str]) -> list[list[str]]:
             if j and cost[i][j - 1] + len(lines[j - 1]) < cost[i][j]:
                 cost[i][j], move[i][j] = cost[i][j - 1] + len(lines[j - 1]), "extra_line"
             if i and j:
-                matched = cost[i - 1][j - 1] + _distance(truths[i - 1], lines[j - 1])
+                matched = cost[i - 1][j - 1] + edit_distance(truths[i - 1], lines[j - 1])
                 if matched < cost[i][j]:
                     cost[i][j], move[i][j] = matched, "match"
     paired: list[list[str]] = [[] for _ in range(rows)]
@@ -96,8 +85,8 @@ def lines_to_rows(truths: Sequence[str], lines: Sequence[str]) -> list[str]:
     lines between anchors are aligned by edit distance. Lines matching no row are appended to the
     reading of the row before them, so they count as inserted characters.
     """
-    norm_truths = [_normalise(t) for t in truths]
-    norm_lines = [_normalise(line) for line in lines]
+    norm_truths = [normalise(t) for t in truths]
+    norm_lines = [normalise(line) for line in lines]
     readings: list[list[str]] = [[] for _ in truths]
     leading: list[str] = []
     matcher = difflib.SequenceMatcher(None, norm_truths, norm_lines, autojunk=False)

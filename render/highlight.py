@@ -200,10 +200,6 @@ class TreeSitterHighlighter:
             else:
                 self.inks[name] = found
 
-    def byte_inks(self, source: bytes) -> bytearray:
-        """One ink per byte of the UTF-8 source."""
-        return self.parse_and_paint(source)[0]
-
     def parse_and_paint(self, source: bytes) -> tuple[bytearray, tree_sitter.Tree]:
         """One ink per byte of the UTF-8 source, and its syntax tree (which codectx.structure can reuse)."""
         painted: list[tuple[int, int, int, int]] = []

@@ -186,6 +186,8 @@ def _file_rows(file: FileLines, width: int, settings: LayoutSettings) -> Iterato
     yield _Row("header", file.path, 1, 0, header, bytes([INK_HEADER]) * width)
     gutter = gutter_chars(len(file.lines), settings)
     body = width - gutter
+    wrap_label = WRAP_MARK.rjust(gutter - 1) + " "  # the same for every wrapped row of the file
+    number_inks, wrap_inks = bytes([INK_GUTTER]) * gutter, bytes([INK_MARK]) * gutter
     blank_run = 0
     for number, raw in enumerate(file.lines, start=1):
         text, inks = _trim_trailing(_expand_tabs(raw, settings.tab_size))
@@ -197,9 +199,9 @@ def _file_rows(file: FileLines, width: int, settings: LayoutSettings) -> Iterato
             chunk, chunk_inks = text[:body], inks[:body]
             text, inks = text[body:], inks[body:]
             if gutter:
-                label = str(number).rjust(gutter - 1) + " " if part == 0 else WRAP_MARK.rjust(gutter - 1) + " "
-                ink = INK_GUTTER if part == 0 else INK_MARK
-                yield _Row("code", file.path, number, part, label + chunk, bytes([ink]) * gutter + chunk_inks)
+                label = str(number).rjust(gutter - 1) + " " if part == 0 else wrap_label
+                inks_before = number_inks if part == 0 else wrap_inks
+                yield _Row("code", file.path, number, part, label + chunk, inks_before + chunk_inks)
             else:
                 yield _Row("code", file.path, number, part, chunk, chunk_inks)
             part += 1
