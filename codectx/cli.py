@@ -18,6 +18,7 @@ from rich.table import Table
 
 from codectx import __version__
 from codectx.fidelity import ENGINES as FIDELITY_ENGINES
+from codectx.hosted import DEFAULT_MODELS as READER_DEFAULTS
 from codectx.indexer import IndexSummary, index_repository
 from codectx.model.encoder import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, ENCODER_TARGET, OpticalEncoder
 from codectx.model.loading import DEFAULT_MODEL, ModelNotFoundError
@@ -443,6 +444,38 @@ def run_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_ask(args: argparse.Namespace) -> int:
+    from codectx.hosted import CallUsage, HostedError, ReaderOptions, answer_tasks, make_reader
+
+    if args.max_retries < 0:
+        raise UsageError("--max-retries must be 0 or more")
+    tasks_dir, out = Path(args.path).expanduser(), Path(args.out).expanduser()
+    try:
+        reader = make_reader(args.reader, ReaderOptions(max_retries=args.max_retries))
+
+        def progress(call: CallUsage) -> None:
+            tokens = f"{call.input_tokens:,} in, {call.output_tokens:,} out"
+            print(f"codectx: {', '.join(call.tasks)}: {tokens} ({call.seconds:.1f}s)", file=sys.stderr, flush=True)
+
+        run = answer_tasks(tasks_dir, out, reader, one_call_per_task=not args.per_page, on_call=progress)
+    except HostedError as error:
+        raise UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        print(f"codectx: interrupted; the answers so far are in {out / 'answers.json'}", file=sys.stderr)
+        return 130
+    summary = {
+        "reader": run.reader, "answers": len(run.answers), "calls": len(run.calls), "skipped": run.skipped,
+        "input_tokens": run.input_tokens, "output_tokens": run.output_tokens,
+        "answers_file": str(out / "answers.json"), "usage_file": str(out / "usage.json"),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{len(run.answers)} answers by {run.reader} in {out / 'answers.json'}; {run.input_tokens:,} input and "
+              f"{run.output_tokens:,} output tokens over {len(run.calls)} calls (usage.json)")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codectx", description="Render a repository into dense, indexed page images for coding assistants."
@@ -545,6 +578,17 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--poll-interval", type=float, default=1.0, metavar="SECONDS", help="seconds between polls (default: 1)"
     )
+    ask_help = "Ask a hosted model (Anthropic, OpenAI, Google) each reading task of a folder; write answers.json."
+    ask = commands.add_parser("ask", help=ask_help, description=ask_help)
+    ask.add_argument("path", metavar="TASKS_DIR", help="folder with tasks.json and its page images")
+    ask.add_argument("--reader", "-r", required=True, metavar="PROVIDER[:MODEL]",
+                     help="anthropic, openai or google, optionally with a model (defaults: "
+                     f"{', '.join(f'{p}:{m}' for p, m in READER_DEFAULTS.items())})")  # fmt: skip
+    ask.add_argument("--out", "-o", required=True, metavar="ANSWERS_DIR", help="folder for answers.json and usage.json")
+    ask.add_argument("--per-page", action="store_true", help="ask all of a page's questions in one call")
+    ask.add_argument("--max-retries", type=int, default=2, metavar="N", help="retries on 429 and 5xx (default: 2)")
+    ask.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    ask.set_defaults(handler=run_ask)
     return parser
 
 
