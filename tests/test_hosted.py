@@ -264,6 +264,8 @@ def test_answer_tasks_sends_exact_pages_and_records_usage(
     if provider == "anthropic":
         assert environment.seen[0].headers.get("anthropic-version")
         assert environment.seen[0].body["max_tokens"] == hosted.DEFAULT_MAX_OUTPUT_TOKENS
+        image_block = environment.seen[0].body["messages"][0]["content"][0]
+        assert image_block["transformations"] == {"oversized_image": "error"}  # never silently downsized
 
     answers = json.loads((out / "answers.json").read_text())
     assert answers == {task["id"]: f"echo: {task['question']}" for task in tasks}
