@@ -167,17 +167,18 @@ class Renamer:
     seed: int
     words: Sequence[str]
     own_names: frozenset[str] = frozenset()  # file and folder names the source defines: renamed even if kept
-    taken: set[str] = field(default_factory=set)  # pieces of the source: never generated
+    taken: set[str] = field(default_factory=set)  # pieces of the source: generated only when other words run out
     _map: dict[str, str] = field(default_factory=dict)
     _pools: dict[int, list[str]] = field(default_factory=dict)
+    _spare: dict[int, list[str]] = field(default_factory=dict)  # words the source uses too: used last
 
     def __post_init__(self) -> None:
-        banned = {w.lower() for w in reserved_names() | library_names()} | STOPWORDS | self.taken
+        banned = {w.lower() for w in reserved_names() | library_names()} | STOPWORDS
         rng = random.Random(f"words:{self.seed}")
         for word in self.words:
             if word not in banned:
-                self._pools.setdefault(len(word), []).append(word)
-        for pool in self._pools.values():
+                (self._spare if word in self.taken else self._pools).setdefault(len(word), []).append(word)
+        for pool in [*self._pools.values(), *self._spare.values()]:
             rng.shuffle(pool)
 
     def kept(self, name: str) -> bool:
@@ -191,20 +192,21 @@ class Renamer:
         if found is not None:
             return found
         length = min(max(len(key), 3), 10)
-        word = ""
-        for distance in range(8):
-            for size in (length - distance, length + distance):
-                pool = self._pools.get(size)
-                if pool:
-                    word = pool.pop()
-                    break
-            if word:
-                break
+        word = self._draw(self._pools, length) or self._draw(self._spare, length)
         rng = random.Random(f"piece:{self.seed}:{key}")
-        while not word or word in self._map.values() or word in self.taken:  # every pool spent: a made-up word
+        while not word or word in self._map.values():  # every pool spent: a made-up word
             word = "".join(rng.choice("bcdfghklmnprstvz" if i % 2 == 0 else "aeiou") for i in range(length))
         self._map[key] = word
         return word
+
+    @staticmethod
+    def _draw(pools: dict[int, list[str]], length: int) -> str:
+        """A word of `length` letters, else of the nearest length left; "" when every pool is spent."""
+        for distance in range(8):
+            for size in (length - distance, length + distance):
+                if pools.get(size):
+                    return pools[size].pop()
+        return ""
 
     def rename(self, name: str) -> str:
         """A name rewritten piece by piece, shape kept; the same name always gives the same result."""

@@ -24,6 +24,7 @@ from codectx.model.encoder import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, ENCODE
 from codectx.model.loading import DEFAULT_MODEL, ModelNotFoundError
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
+from codectx.readbench import add_readbench_command
 from codectx.store import NoIndexError, Store, StoreError, default_store_dir, is_disk_full
 
 Handler = Callable[[argparse.Namespace], int]
@@ -589,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-retries", type=int, default=2, metavar="N", help="retries on 429 and 5xx (default: 2)")
     ask.add_argument("--json", action="store_true", help="print machine-readable JSON")
     ask.set_defaults(handler=run_ask)
+    add_readbench_command(commands)
     return parser
 
 
