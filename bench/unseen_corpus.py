@@ -451,15 +451,18 @@ def adversarial_python(rng: random.Random, words: Sequence[str]) -> str:
         lines.append(f'    "{"_".join(words_)}": {values.any()[1]},')
     lines += ["}", "", f"{'_'.join(names[31]).upper()} = ["]
     for words_ in names[32:42]:
-        lines.append(f'    ("{"-".join(words_)}", {values.any()[1]}, {values.long_number()}),')
+        lines.append(
+            f'    {{"name": "{"-".join(words_)}", "digest": {values.any()[1]}, "size": {values.long_number()}}},'
+        )
     lines += ["]", ""]
     function = "_".join(names[42])
+    lines += ["def differs(table: dict[str, object], name: str, expected: object) -> list[str]:",
+              "    return [] if table.get(name) == expected else [name]", "", ""]  # fmt: skip
     lines += [f"def {function}(table: dict[str, object]) -> list[str]:",
-              f'    """The {" ".join(names[43])} entries, checked against the fixed vectors."""',
-              "    found = []"]  # fmt: skip
+              f'    """The {" ".join(names[43])} entries that differ from the fixed vectors."""',
+              "    found: list[str] = []"]  # fmt: skip
     for words_ in names[44:52]:
-        lines.append(f'    if table.get("{"_".join(words_)}") != {values.any()[1]}:')
-        lines.append(f'        found.append("{"_".join(words_)}")')
+        lines.append(f'    found += differs(table, "{"_".join(words_)}", expected={values.any()[1]})')
     lines += ["    return found", ""]
     return "\n".join(lines)
 
@@ -471,7 +474,8 @@ def adversarial_javascript(rng: random.Random, words: Sequence[str]) -> str:
     def camel(parts: list[str]) -> str:
         return parts[0] + "".join(p.capitalize() for p in parts[1:])
 
-    lines = [f"// Fixtures for the {' '.join(rng.sample(words, 3))} table: exact values only.", ""]
+    lines = [f"// Fixtures for the {' '.join(rng.sample(words, 3))} table: exact values only.",
+             'import { register } from "./registry.js";', ""]  # fmt: skip
     for words_ in names[:16]:
         lines.append(f"export const {'_'.join(words_).upper()} = {values.any()[1]};")
     lines += ["", f"export const {camel(names[16])} = {{"]
@@ -479,7 +483,7 @@ def adversarial_javascript(rng: random.Random, words: Sequence[str]) -> str:
         lines.append(f"  {camel(words_)}: {values.any()[1]},")
     lines += ["};", "", f"export function {camel(names[29])}(entry) {{", "  switch (entry.kind) {"]
     for words_ in names[30:38]:
-        lines += [f'    case "{"-".join(words_)}":', f"      return {values.any()[1]};"]
+        lines.append(f'    case "{"-".join(words_)}": return {values.any()[1]};')
     lines += ["    default:", "      return null;", "  }", "}", ""]
     for words_ in names[38:46]:
         lines.append(f'register("{camel(words_)}", {values.any()[1]});')

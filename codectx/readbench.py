@@ -227,6 +227,26 @@ def _literal_groups(tokens: list[tuple[Any, str, int]]) -> Iterator[tuple[int, i
         index += 1
 
 
+def _enclosing_call(tokens: list[tuple[Any, str, int]], significant: list[int]) -> tuple[str, int] | None:
+    """(function name, argument number) when the end of `significant` sits inside a call's parentheses."""
+    from pygments.token import Name
+
+    depth, commas = 0, 0
+    for position in range(len(significant) - 1, -1, -1):
+        value = tokens[significant[position]][1].strip()
+        if value in (")", "]", "}"):
+            depth += 1
+        elif value in ("(", "[", "{"):
+            if depth == 0:
+                if value == "(" and position and tokens[significant[position - 1]][0] in Name:
+                    return tokens[significant[position - 1]][1], commas + 1
+                return None
+            depth -= 1
+        elif value == "," and depth == 0:
+            commas += 1
+    return None
+
+
 def _describe(tokens: list[tuple[Any, str, int]], first: int, literal_index: dict[int, str]) -> str | None:
     """What the literal at tokens[first] is bound to, or None when the line does not say."""
     from pygments.token import Keyword, Name, String
@@ -239,26 +259,14 @@ def _describe(tokens: list[tuple[Any, str, int]], first: int, literal_index: dic
         holder_index = significant[-2]
         holder = tokens[holder_index]
         if (holder[0] in Name or holder[0] in Keyword.Type) and holder[0] not in Name.Builtin:
-            return f"assigned to {holder[1]}"
+            call = _enclosing_call(tokens, significant[:-2]) if previous[1].strip() == "=" else None
+            return f"passed as {holder[1]} to {call[0]}" if call else f"assigned to {holder[1]}"
         if holder[0] in String and holder_index in literal_index:
             return f"given for the key {literal_index[holder_index]!r}"
         return None
     if previous[1].strip() in ("(", ","):
-        depth, commas = 0, 0
-        for i in reversed(significant):
-            value = tokens[i][1].strip()
-            if value in (")", "]", "}"):
-                depth += 1
-            elif value in ("(", "[", "{"):
-                if depth == 0:
-                    before = [j for j in significant if j < i]
-                    if value == "(" and before and tokens[before[-1]][0] in Name:
-                        return f"passed to {tokens[before[-1]][1]} as argument {commas + 1}"
-                    return None
-                depth -= 1
-            elif value == "," and depth == 0:
-                commas += 1
-        return None
+        call = _enclosing_call(tokens, significant)
+        return f"passed to {call[0]} as argument {call[1]}" if call else None
     if previous[0] in Keyword and previous[1] == "return":
         return "returned"
     return None
@@ -728,13 +736,23 @@ def content_score(truth: Sequence[str], answer: Sequence[str], page_lines: Seque
     """Answered lines against their best-matching page lines; truth characters not accounted for are errors."""
     chars = sum(len(t) for t in truth)
     errors = matched = 0
-    candidates = list(dict.fromkeys(page_lines)) or list(truth)
+    candidates = sorted(set(page_lines) or set(truth))
     for line in answer:
-        best = min(candidates, key=lambda c: (edit_distance(line, c), c))
-        errors += edit_distance(line, best)
+        distance, best = _best_match(line, candidates)
+        errors += distance
         matched += len(best)
     errors += max(0, chars - matched)
     return Score(chars, min(errors, chars))
+
+
+def _best_match(line: str, candidates: Sequence[str]) -> tuple[int, str]:
+    """(edit distance, candidate) of the closest candidate, the smaller candidate on ties."""
+    best = (edit_distance(line, candidates[0]), candidates[0])
+    for candidate in sorted(candidates, key=lambda c: abs(len(c) - len(line))):
+        if abs(len(candidate) - len(line)) > best[0]:
+            break  # the length difference bounds the distance from below
+        best = min(best, (edit_distance(line, candidate), candidate))
+    return best
 
 
 def strict_score(truth: Sequence[str], answer: Sequence[str]) -> Score:
