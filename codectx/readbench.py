@@ -99,7 +99,7 @@ class Literal:
     path: str
     line: int
     value: str  # between the quotes, or the number as written
-    kind: str  # uuid, digest, hex, base64, long_number, random_string or plain
+    kind: str  # uuid, digest, hex, base64, long_number, random_string, plain or short (under 4 characters)
     description: str  # e.g. "assigned to MAX_SIZE"
     prefix: str  # the line's text before the literal, stripped and cut to PREFIX_CHARS
 
@@ -147,7 +147,16 @@ _HEX = re.compile(r"^(?:0[xX][0-9a-fA-F_]{4,}|[0-9a-fA-F]{6,})$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{12,}={0,2}$")
 _LONG_NUMBER = re.compile(r"^[0-9][0-9_]{4,}$")
 _QUOTES = ('"""', "'''", '"', "'", "`")
-KIND_RANK = {"uuid": 0, "digest": 0, "hex": 1, "base64": 1, "long_number": 2, "random_string": 2, "plain": 3}
+KIND_RANK = {
+    "uuid": 0,
+    "digest": 0,
+    "hex": 1,
+    "base64": 1,
+    "long_number": 2,
+    "random_string": 2,
+    "plain": 3,
+    "short": 4,
+}
 
 
 def value_kind(value: str) -> str:
@@ -167,7 +176,7 @@ def value_kind(value: str) -> str:
         return "base64"
     if len(value) >= 8 and " " not in value and classes >= 2 and re.search(r"\d", value):
         return "random_string"
-    return "plain"
+    return "plain" if len(value) >= 4 else "short"
 
 
 def _lexer(language: str) -> Any:
@@ -227,8 +236,12 @@ def _literal_groups(tokens: list[tuple[Any, str, int]]) -> Iterator[tuple[int, i
         index += 1
 
 
-def _enclosing_call(tokens: list[tuple[Any, str, int]], significant: list[int]) -> tuple[str, int] | None:
-    """(function name, argument number) when the end of `significant` sits inside a call's parentheses."""
+DEFINING = frozenset({"def", "function", "fn", "func", "fun", "sub"})
+
+
+def _enclosing_call(tokens: list[tuple[Any, str, int]], significant: list[int]) -> tuple[str, int, bool] | None:
+    """(function name, argument number, whether it is the function's definition) when the end of
+    `significant` sits inside the parentheses that follow a name."""
     from pygments.token import Name
 
     depth, commas = 0, 0
@@ -239,7 +252,8 @@ def _enclosing_call(tokens: list[tuple[Any, str, int]], significant: list[int]) 
         elif value in ("(", "[", "{"):
             if depth == 0:
                 if value == "(" and position and tokens[significant[position - 1]][0] in Name:
-                    return tokens[significant[position - 1]][1], commas + 1
+                    defining = position >= 2 and tokens[significant[position - 2]][1] in DEFINING
+                    return tokens[significant[position - 1]][1], commas + 1, defining
                 return None
             depth -= 1
         elif value == "," and depth == 0:
@@ -260,13 +274,19 @@ def _describe(tokens: list[tuple[Any, str, int]], first: int, literal_index: dic
         holder = tokens[holder_index]
         if (holder[0] in Name or holder[0] in Keyword.Type) and holder[0] not in Name.Builtin:
             call = _enclosing_call(tokens, significant[:-2]) if previous[1].strip() == "=" else None
-            return f"passed as {holder[1]} to {call[0]}" if call else f"assigned to {holder[1]}"
+            if call is None:
+                return f"assigned to {holder[1]}"
+            return (
+                f"given as the default of {holder[1]} in {call[0]}"
+                if call[2]
+                else f"passed as {holder[1]} to {call[0]}"
+            )
         if holder[0] in String and holder_index in literal_index:
             return f"given for the key {literal_index[holder_index]!r}"
         return None
     if previous[1].strip() in ("(", ","):
         call = _enclosing_call(tokens, significant)
-        return f"passed to {call[0]} as argument {call[1]}" if call else None
+        return f"passed to {call[0]} as argument {call[1]}" if call and not call[2] else None
     if previous[0] in Keyword and previous[1] == "return":
         return "returned"
     return None
