@@ -347,6 +347,7 @@ class _TaskMaker:
         self.whole = [s for s in lines if s.whole and s.text.strip()]
         self.sources, self.files, self.secret_lines, self.tab_size = sources, files, secret_lines, tab_size
         self.used: set[tuple[str, int]] = set()
+        self._literals: dict[str, list[Literal]] = {}
 
     def _free(self, items: Iterable[ShownLine]) -> list[ShownLine]:
         return [s for s in items if (s.path, s.line) not in self.used]
@@ -417,9 +418,10 @@ class _TaskMaker:
             row = self.files.get(path)
             if row is None:
                 continue
-            text = "\n".join(self.sources[path])
+            if path not in self._literals:
+                self._literals[path] = literals(path, "\n".join(self.sources[path]), row.language, self.tab_size)
             found += [
-                lit for lit in literals(path, text, row.language, self.tab_size)
+                lit for lit in self._literals[path]
                 if (path, lit.line) in whole and (path, lit.line) not in self.secret_lines
             ]  # fmt: skip
         fresh = [lit for lit in found if (lit.path, lit.line) not in self.used]

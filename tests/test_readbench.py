@@ -335,3 +335,13 @@ def test_literals_say_what_holds_them() -> None:
     assert script["0x1F14DEFD16D6B1EC"].description == "returned" and script["0x1F14DEFD16D6B1EC"].prefix.startswith(
         'case "alpha":'
     )
+
+
+def test_lines_with_masked_secrets_are_never_value_questions(make_repo, tmp_path: Path) -> None:
+    repo = make_repo({"settings.py": 'import os\n\nDB_PASSWORD = "Zk8pQ2vmW9xR4tLs"\nHOME = os.environ\n'})
+    index_repository(repo, store_dir=tmp_path / "store", workers=1)
+    with Store.open(tmp_path / "store", create=False) as store:
+        export_benchmark(store, "claude", tmp_path / "bench", pages=1, tasks_per_page=4)
+    key = _key(tmp_path / "bench")
+    assert key["tasks"] and not [t for t in key["tasks"] if t["kind"] == "value"]
+    assert "Zk8pQ2vmW9xR4tLs" not in json.dumps(key)  # the key holds the masked text that the page shows
