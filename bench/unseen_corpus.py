@@ -5,8 +5,9 @@ shape of real code (structure, indentation, punctuation, keywords, line lengths)
 everything a model could remember:
 
 - identifiers are renamed consistently across the whole corpus to other real English words of the
-  same length (`get_user_name` -> `bay_pile_kind`, `getUserName` -> `bayPileKind`, `HTTPServer` ->
-  `FROMBranch`): snake_case, camelCase and capitalisation are kept; language keywords, builtins and
+  same length (`get_user_name` -> `get_seek_done`, `getUserName` -> `getSeekDone`, `HTTPServer` ->
+  `BARSSingle`): snake_case, camelCase and capitalisation are kept; a few stopwords (`get`, `the`)
+  and pieces of one or two letters stay inside names; language keywords, builtins and
   common library names (Python builtins and methods, standard-library module names, JS/Go/Rust
   library names) stay, unless the source itself defines a file or folder of that name;
 - numbers keep their digit count, prefix and suffix (`0x1F`, `10u32`, `1.5e3`); string and comment
