@@ -25,6 +25,7 @@ from codectx.model.loading import DEFAULT_MODEL, ModelNotFoundError
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
 from codectx.readbench import add_readbench_command
+from codectx.secrets import ALLOWLIST_NAME
 from codectx.store import NoIndexError, Store, StoreError, default_store_dir, is_disk_full
 
 Handler = Callable[[argparse.Namespace], int]
@@ -78,6 +79,9 @@ def summary_json(summary: IndexSummary, by_module: bool) -> dict[str, object]:
         "seconds": round(summary.seconds, 3),
         "skipped": [{"path": s.path, "reason": s.reason} for s in summary.skipped],
         "secrets": [{"path": path, "line": line, "kind": kind} for path, line, kind in _secret_locations(summary)],
+        "secrets_allowed": [
+            {"path": path, "line": line, "kind": kind} for path, line, kind in _secret_locations(summary, allowed=True)
+        ],
     }
     if by_module:
         data["by_module"] = [
@@ -91,9 +95,9 @@ def summary_json(summary: IndexSummary, by_module: bool) -> dict[str, object]:
     return data
 
 
-def _secret_locations(summary: IndexSummary) -> list[tuple[str, int, str]]:
-    """Masked secrets as (path, line, kind), one per line and kind."""
-    return sorted({(path, span.line, span.kind) for path, span in summary.secrets})
+def _secret_locations(summary: IndexSummary, allowed: bool = False) -> list[tuple[str, int, str]]:
+    """Masked (or, with `allowed`, allowlisted) secrets as (path, line, kind), one per line and kind."""
+    return sorted({(path, span.line, span.kind) for path, span in summary.secrets if span.allowed == allowed})
 
 
 def _line_runs(locations: list[tuple[str, int, str]]) -> list[tuple[str, int, int, str]]:
@@ -129,6 +133,9 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
         for path, first, last, kind in _line_runs(secrets):
             found.add_row(escape(path), str(first) if first == last else f"{first}-{last}", kind)
         console.print(found)
+    allowed = _secret_locations(summary, allowed=True)
+    if by_module and allowed:
+        console.print(f"{len(allowed)} detected lines left visible by {ALLOWLIST_NAME}; `codectx secrets` lists them")
     totals = Table(title=None if by_module else f"codectx · {escape(summary.root.name)} · target {summary.target}")
     columns = ("files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "secrets", "rendered",
                "time")  # fmt: skip
@@ -149,6 +156,27 @@ def _open_index(args: argparse.Namespace, root: Path) -> Store:
         return Store.open(store_dir, create=False)
     except NoIndexError:
         raise UsageError(f"no index in {store_dir}: run `codectx index {root}` first") from None
+
+
+def run_secrets(args: argparse.Namespace) -> int:
+    root = _root(args)
+    with _open_index(args, root) as store:
+        spans = store.secrets(store.require_generation(args.target).id)
+    rows = sorted({(path, s.line, s.kind, s.fingerprint, s.allowed) for path, s in spans})
+    if args.json:
+        listing = [
+            {"path": path, "line": line, "kind": kind, "masked": not allowed,
+             "allowlist_entry": f"{path} {fingerprint}"}
+            for path, line, kind, fingerprint, allowed in rows
+        ]  # fmt: skip
+        print(json.dumps({"allowlist": ALLOWLIST_NAME, "secrets": listing}, indent=2))
+        return 0
+    for path, line, kind, fingerprint, allowed in rows:
+        state = "allowed" if allowed else "masked"
+        print(f"{path}:{line}: {kind} ({state}); allowlist entry: {path} {fingerprint}")
+    if rows:
+        print(f"codectx: to unmask a false alarm, add its allowlist entry to {root / ALLOWLIST_NAME}", file=sys.stderr)
+    return 0
 
 
 def run_pages(args: argparse.Namespace) -> int:
@@ -272,11 +300,11 @@ def run_search(args: argparse.Namespace) -> int:
     more = len(hits) > args.limit
     hits = hits[: args.limit]
     if args.json:
-        listing = [{"path": h.path, "line": h.line, "text": h.text} for h in hits]
+        listing = [{"path": h.path, "line": h.line, "text": h.text, "masked": h.masked} for h in hits]
         print(json.dumps({"pattern": args.pattern, "regex": args.regex, "hits": listing, "truncated": bool(more)}))
         return 0
     for hit in hits:
-        print(f"{hit.path}:{hit.line}:{hit.text}")
+        print(f"{hit.path}:{hit.line}:{' ' if hit.masked else ''}{hit.text}")
     if more:
         print(f"codectx: stopped after {args.limit} hits (--limit)", file=sys.stderr)
     return 0 if hits else 1
@@ -513,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--budget", "-b", type=int, required=True, metavar="N", help="tokens (text plus vision)")
     pack.add_argument("--query", "-q", help="what the pack is for; more relevant modules stay more faithful")
     pack.add_argument("--out", "-o", required=True, help="output folder (manifest.json, pages/, text/)")
+    add("secrets", run_secrets, "List every detected secret (masked or allowlisted) with its allowlist entry.")
     query = add("query", run_query, "Rank modules, files and symbols for a question, with path:line and a reason.")
     query.add_argument("question", help="a question or a few words, e.g. 'where are redirects followed'")
     query.add_argument("--limit", type=int, default=10, metavar="N", help="results per list (default: 10)")

@@ -96,7 +96,8 @@ def module_fingerprint(module: Module, profile: Profile) -> str:
     digest = hashlib.sha256()
     digest.update(f"{RENDERER_VERSION}\n{profile.layout.key()}\n{profile.page_tokens}\n".encode())
     for file in module.files:
-        masks = ";".join(f"{s.start}:{s.stop}:{s.keep}" for s in file.secrets)  # the rendered text hides these
+        # the rendered text hides these
+        masks = ";".join(f"{s.start}:{s.stop}:{s.keep}" for s in file.secrets if not s.allowed)
         digest.update(f"{file.path}\0{file.language}\0{file.sha256}\0{masks}\n".encode())
     return digest.hexdigest()
 

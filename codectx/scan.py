@@ -25,7 +25,7 @@ from pathlib import Path
 import pathspec
 
 from codectx.languages import detect_language
-from codectx.secrets import SecretSpan, apply_masks, find_secrets, merge_spans
+from codectx.secrets import SecretSpan, apply_masks, find_secrets, merge_spans, read_allowlist
 
 MAX_FILE_BYTES = 1_000_000
 # A longer line is embedded data (a blob, a table, a minified bundle), not code anyone reads.
@@ -257,10 +257,13 @@ def load_source(
     rel_path: str,
     max_bytes: int = MAX_FILE_BYTES,
     known_secrets: Mapping[tuple[str, str], tuple[SecretSpan, ...]] | None = None,
+    apply_allowlist: bool = True,
 ) -> SourceFile | Skipped:
     """Read, classify and mask one file; never raises for bad content.
 
     `known_secrets` holds spans found earlier by (path, sha256): an unchanged file is not scanned again.
+    The repository's allowlist decides which spans stay visible, unless `apply_allowlist` is False
+    (then the spans' own `allowed` flags do).
     """
     data = _read_regular(root / rel_path, max_bytes)
     if isinstance(data, str):
@@ -281,6 +284,9 @@ def load_source(
     spans = known_secrets.get((rel_path, digest)) if known_secrets is not None else None
     if spans is None:
         spans = find_secrets(rel_path, text)
+    # Applied to cached scans too: an entry taken out of the allowlist masks its line again at once.
+    if apply_allowlist:
+        spans = read_allowlist(root).apply(rel_path, spans)
     return SourceFile(rel_path, language, digest, apply_masks(text, spans), len(data), spans)
 
 
@@ -395,8 +401,8 @@ def scan(
 def _mask_copies_alike(result: ScanResult, max_bytes: int) -> None:
     """Give identical contents under different names the union of their masks.
 
-    Detection depends on the file type (a `.env` line is read differently from a `.py` line), but the
-    store keeps one text per content hash: it must be the text with every copy's secrets masked.
+    The allowlist names a path (one copy may be allowed where another is not), but the store keeps one
+    text per content hash: it must be the text with every copy's secrets masked.
     """
     copies: dict[str, list[int]] = defaultdict(list)
     for index, file in enumerate(result.files):
@@ -408,6 +414,8 @@ def _mask_copies_alike(result: ScanResult, max_bytes: int) -> None:
         union = merge_spans(span for group in spans for span in group)
         for i in indexes:
             file = result.files[i]
-            reloaded = load_source(result.root, file.path, max_bytes, {(file.path, file.sha256): union})
+            reloaded = load_source(
+                result.root, file.path, max_bytes, {(file.path, file.sha256): union}, apply_allowlist=False
+            )
             # A copy that changed since it was read keeps its own scan; the next index run sees it again.
             result.files[i] = reloaded if isinstance(reloaded, SourceFile) and reloaded.sha256 == file.sha256 else file

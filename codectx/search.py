@@ -18,12 +18,17 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from codectx.catalog import generation_ids
+from codectx.secrets import MASK_CHAR, SecretSpan, mask_value, value_digest
 from codectx.store import LINE_ROWID_SHIFT, FileRow, Store
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 _LINE_MASK = (1 << LINE_ROWID_SHIFT) - 1
+# Visible characters a pattern must hold to count as running into a masked secret, or out of it.
+MIN_VISIBLE = 3
+MASKED_CACHE_SIZE = 4  # generations whose masked lines are kept
 # How long one regular-expression search may run over all lines.
 REGEX_SECONDS = 5.0
 
@@ -36,7 +41,12 @@ class SearchError(ValueError):
 class SearchHit:
     path: str
     line: int
-    text: str
+    text: str  # the line as indexed, or, on a masked hit, `[masked secret: KIND]`
+    masked: bool = False  # the pattern matches the line only where a secret is masked
+
+
+def masked_hit_text(kind: str) -> str:
+    return f"[masked secret: {kind}]"
 
 
 def _is_word_char(char: str) -> bool:
@@ -112,12 +122,125 @@ def search(
         return
     query = narrowing_query(pattern)
     candidates = _candidates(store, generation, query) if query else None
-    for path in sorted(files if candidates is None else candidates):
+    masked = masked_hits(store, generation, pattern, texts)
+    for path in sorted({*(files if candidates is None else candidates), *(path for path, _ in masked)}):
         lines = texts.of(path)
-        numbers = sorted(candidates[path]) if candidates is not None else range(1, len(lines) + 1)
-        for number in numbers:
-            if number <= len(lines) and pattern in lines[number - 1]:
+        numbers = candidates.get(path, ()) if candidates is not None else range(1, len(lines) + 1)
+        found = {number for number in numbers if number <= len(lines) and pattern in lines[number - 1]}
+        for number in sorted(found | {line for masked_path, line in masked if masked_path == path}):
+            if number in found:
                 yield SearchHit(path, number, lines[number - 1])
+            else:
+                yield SearchHit(path, number, masked_hit_text(masked[(path, number)]), masked=True)
+
+
+def masked_hits(store: Store, generation: int, pattern: str, texts: _Lines) -> dict[tuple[str, int], str]:
+    """(path, line) -> kind, for the lines where `pattern` would match the text before masking, by
+    touching a masked secret: it holds the whole secret (told by the secret's stored digest) or runs
+    from visible text into the masked part, or out of it. A fragment wholly inside a secret cannot be
+    told from any other string and is not reported."""
+    lines = _masked_lines_of(store, generation, texts)
+    if not lines:
+        return {}
+    lengths = {seg.span.stop - seg.span.start for _, segments in lines.values() for seg in segments
+               if isinstance(seg, MaskedSecret)}  # fmt: skip
+    windows = {value_digest(pattern[i : i + n]) for n in lengths for i in range(len(pattern) - n + 1)}
+    head, tail = pattern[:MIN_VISIBLE], pattern[-MIN_VISIBLE:]
+    hits: dict[tuple[str, int], str] = {}
+    for key, (text, segments) in lines.items():
+        digests = {seg.span.digest for seg in segments if isinstance(seg, MaskedSecret)}
+        # A partial match shows at least its first or last MIN_VISIBLE characters on the masked line.
+        if (len(pattern) >= MIN_VISIBLE and (head in text or tail in text)) or digests & windows:
+            kind = _touched_secret(segments, pattern)
+            if kind:
+                hits[key] = kind
+    return hits
+
+
+_masked_cache: dict[tuple[Path, int, float], dict[tuple[str, int], tuple[str, list[Segment]]]] = {}
+
+
+def _masked_lines_of(store: Store, generation: int, texts: _Lines) -> dict[tuple[str, int], tuple[str, list[Segment]]]:
+    """(path, line) -> (masked line, its segments) for every line with a masked secret; kept per generation."""
+    created = store.db.execute("SELECT created FROM generations WHERE id = ?", (generation,)).fetchone()
+    key = (store.directory, generation, created[0] if created else 0.0)
+    cached = _masked_cache.get(key)
+    if cached is None:
+        spans: dict[str, list[SecretSpan]] = defaultdict(list)
+        for path, span in store.secrets(generation):
+            if not span.allowed and path in texts.files:
+                spans[path].append(span)
+        cached = {}
+        for path, file_spans in spans.items():
+            file_lines = texts.of(path)
+            for number, segments in masked_lines(file_lines, file_spans).items():
+                cached[(path, number)] = (file_lines[number - 1], segments)
+        if len(_masked_cache) >= MASKED_CACHE_SIZE:
+            _masked_cache.pop(next(iter(_masked_cache)))
+        _masked_cache[key] = cached
+    return cached
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedSecret:
+    span: SecretSpan
+    shown: str  # the characters the mask leaves visible at its start
+
+
+Segment = str | MaskedSecret  # visible text, or a masked secret
+
+
+def masked_lines(lines: list[str], spans: list[SecretSpan]) -> dict[int, list[Segment]]:
+    """Each line holding masked spans, as visible text and secrets in order (from the masked lines)."""
+    out: dict[int, list[Segment]] = {}
+    masked_start, shift = 0, 0  # masked offset of line `number`; unmasked minus masked offset so far
+    by_line: dict[int, list[SecretSpan]] = defaultdict(list)
+    for span in sorted(spans, key=lambda s: s.start):
+        by_line[span.line].append(span)
+    for number, text in enumerate(lines, start=1):
+        if number in by_line:
+            segments: list[Segment] = []
+            cursor = 0
+            for span in by_line[number]:
+                column = span.start - shift - masked_start
+                mask = mask_value("x" * (span.stop - span.start), span.keep)
+                shown = text[column : column + len(mask.rstrip(MASK_CHAR))]
+                segments += [text[cursor:column], MaskedSecret(span, shown)]
+                cursor = column + len(mask)
+                shift += (span.stop - span.start) - len(mask)
+            out[number] = [*segments, text[cursor:]]
+        masked_start += len(text) + 1
+    return out
+
+
+def _touched_secret(segments: list[Segment], pattern: str) -> str | None:
+    for index, segment in enumerate(segments):
+        if isinstance(segment, str):
+            continue
+        before = segments[index - 1] if index and isinstance(segments[index - 1], str) else ""
+        after = segments[index + 1] if index + 1 < len(segments) and isinstance(segments[index + 1], str) else ""
+        assert isinstance(before, str) and isinstance(after, str)
+        span, shown = segment.span, segment.shown
+        length = span.stop - span.start
+        for cut in range(len(pattern) - length + 1):  # the whole secret inside the pattern
+            head, value, tail = pattern[:cut], pattern[cut : cut + length], pattern[cut + length :]
+            if before.endswith(head) and after.startswith(tail) and value_digest(value) == span.digest:
+                return span.kind
+        for cut in range(1, len(pattern)):  # visible text running into the secret, or out of it
+            head, tail = pattern[:cut], pattern[cut:]
+            # Into it: the visible text and the mask's shown start must hold MIN_VISIBLE characters.
+            visible_in = len(head) + min(len(tail), len(shown))
+            runs_in = visible_in >= MIN_VISIBLE and len(tail) < length and before.endswith(head)
+            runs_in = runs_in and tail[: len(shown)] == shown[: len(tail)] and not _has_space(tail)
+            # Out of it: nothing of the secret is shown at its end, so the visible part must say as much.
+            runs_out = len(tail) >= MIN_VISIBLE and len(head) < length and after.startswith(tail)
+            if runs_in or (runs_out and not _has_space(head)):
+                return span.kind
+    return None
+
+
+def _has_space(text: str) -> bool:
+    return any(c.isspace() for c in text)
 
 
 def _matching_lines(compiled: re.Pattern[str], files: list[list[str]], seconds: float) -> list[tuple[int, int]]:

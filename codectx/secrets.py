@@ -1,90 +1,85 @@
 """Secrets: find credentials in a file's text and mask them before anything renders, stores or serves it.
 
-Detection is detect-secrets' own plugins and filters, run in-process line by line, plus a few precise
-rules for what they miss (private-key bodies, unquoted .env assignments, newer GitHub, GitLab and
-Slack token formats). A masked secret keeps its first characters and its length class, e.g.
-`AKIA************`; the line count never changes, so every line number stays exact.
+Four kinds of rule, none of which depends on the code around a value (an assignment, a keyword
+argument, an environment lookup's default, a comment, a YAML or `.env` line all read alike):
+- vendor formats (codectx.secret_rules): a key with its vendor's prefix is a secret wherever it stands;
+- private-key blocks (PEM, OpenSSH, PGP), also written on one line with `\\n` escapes;
+- credentials in URLs (`scheme://user:password@host`), database connection strings among them;
+- a random-looking value given to a credential's name (`password`, `api_key`, `token`, ...) by any
+  operator: `=`, `:`, `=>`, a keyword argument, the default of `getenv("NAME", "...")`, `|| "..."`.
+A value that looks like a placeholder or like words (`changeme`, `keyboard cat`, `user_profile_v2`)
+is not a secret; nor is a random string with no credential's name and no vendor format (a hash, a
+test vector, an ETag), which is what keeps false alarms rare.
 
-Running ~25 plugins on every line is slow, so a cheap gate picks the candidate lines first: each
-plugin's own patterns (or, for entropy plugins, the shortest quoted string that can pass their
-limit) are searched over the text, and each plugin analyses only the lines its own patterns touch.
-A pattern with required literals (codectx.clues) is searched only on the lines holding one of them.
+A masked secret keeps its vendor prefix (or its first characters) and its length class, e.g.
+`AKIA************`; the line count never changes, so every line number stays exact. A repository can
+unmask known false alarms in `.codectx-allowlist` (see Allowlist).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import os
 import re
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib.metadata import version
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from codectx.clues import required_literals
+from codectx.secret_rules import DATABASE_SCHEMES, NEAR_CHARS, PLACEHOLDER_WORDS, SECRET_NAME, VENDOR_RULES
 
-if TYPE_CHECKING:  # detect-secrets (and the HTTP client it pulls in) loads when the first text is scanned
-    from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
-
-# Public IP addresses are not credentials; masking them would only hurt legibility.
-EXCLUDED_PLUGINS = frozenset({"IPPublicDetector"})
 MASK_CHAR = "*"
-# Detection results are cached under this key: a new detector version or rule set scans every file again.
-RULES_VERSION = f"secrets-1/detect-secrets-{version('detect-secrets')}"
+# Detection results are cached under this key: new rules scan every file again.
+RULES_VERSION = "secrets-2"
+ALLOWLIST_NAME = ".codectx-allowlist"
 
 PRIVATE_KEY = "Private Key"
-# Non-secret vendor prefixes that a masked value keeps, so a reader still sees what kind of key it was.
-_VENDOR_PREFIX = re.compile(
-    r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|gl[a-z]{1,6}-|GR1348941|xox[a-z]-|xoxe\.|xapp-"
-    r"|eyJ|sk_live_|rk_live_|sk-|npm_|pypi-)"
+NAMED_SECRET = "Secret Keyword"
+URL_CREDENTIALS = "URL Credentials"
+DATABASE_PASSWORD = "Database Password"
+# Kinds that name how a value was found rather than what it is: a vendor's kind wins over them.
+GENERIC_KINDS = frozenset({NAMED_SECRET, URL_CREDENTIALS, DATABASE_PASSWORD})
+
+_KEY_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 _-]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_END = re.compile(r"-----END[A-Z0-9 _-]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_HEADER_LINE = re.compile(r"^\W*(?:Proc-Type|DEK-Info|Comment|Version|Hash):", re.IGNORECASE)
+# A line of key material as code writes it: base64 runs, perhaps commented, quoted, escaped, joined with `+`.
+_KEY_MATERIAL_LINE = re.compile(r"""^[\s"'`,;+(\[#/*-]*(?:[A-Za-z0-9+/=]|\\n)+[\s"'`,;+)\]\\]*$""")
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=\\]{2,}")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.:-]{1,30})://(?P<user>[^\s:/?#@'\"`<>]{0,128}):"
+    r"(?P<secret>[^\s/?#@'\"`<>]{1,256})@(?=[A-Za-z0-9\[_-])"
 )
-_PEM_BLOCK = re.compile(  # an unterminated block is masked to the end of the file
-    r"-----BEGIN[A-Z0-9 _-]*PRIVATE KEY(?: BLOCK)?-----(?P<body>.*?)"
-    r"(?:-----END[A-Z0-9 _-]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    re.DOTALL,
+_NAME_TAIL = re.compile(r"[\w.$-]*")
+# Between a credential's name and its value, on its line: closing quotes or brackets, a call, an operator.
+_SEPARATOR = re.compile(
+    r"""["'`]?\]?\)?(?:\.\w+\([ \t]*)?[ \t]*(?P<op>:=|=>|={1,3}|:|,|\(|\|\||\?\?|\bor\b)?[ \t]*(?:\.\w+\([ \t]*)?"""
+    r"""[rbuRBU]?(?P<quote>["'`]?)"""
 )
-_KEY_MATERIAL = re.compile(r"\S{8,}")
-_DOTENV_NAME = re.compile(r"(?:^|/)(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.env)$")
-_DOTENV_ASSIGNMENT = re.compile(
-    r"^\s*(?:export\s+)?[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api_?key|private_?key|access_?key|credentials?)"
-    r"[\w.-]*\s*=\s*(?P<q>['\"]?)(?P<secret>[^\s'\"$#{][^\s'\"]*)(?P=q)\s*(?:#.*)?$",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    kind: str
-    pattern: re.Pattern[str]
-
-
-# Formats detect-secrets does not know (it matches classic GitHub/GitLab/Slack tokens only), and whole
-# JSON Web Tokens (its pattern stops before the signature).
-_OWN_RULES = (  # each starts with a literal, which keeps the search fast
-    _Rule("JSON Web Token", re.compile(r"(?P<secret>eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)")),
-    _Rule("GitHub Token", re.compile(r"(?P<secret>github_pat_[A-Za-z0-9_]{22,255})")),
-    _Rule("GitLab Token", re.compile(r"(?P<secret>gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas|ffct|cit|rtr)-"
-                                     r"[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-]+)*)")),
-    _Rule("Slack Token", re.compile(r"(?P<secret>x(?:app-\d-|oxe(?:\.xox[a-z])?-\d-)[A-Za-z0-9-]{10,})")),
-)  # fmt: skip
+# An unquoted value: the characters of keys and passwords, `=` only as base64 padding.
+_BARE_VALUE = re.compile(r"[A-Za-z0-9+/_.~!@#$%^&*-]+={0,3}")
+_SEPARATORS = re.compile(r"[_\-./:]+")
+_WORD_PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_VERSION = re.compile(r"[vV]?\d{1,4}")
+_VOWELS = frozenset("aeiouy")
+_CONSONANT_RUN = re.compile(r"[^aeiouy]{5}")
 
 
 @dataclass(frozen=True, slots=True)
 class SecretSpan:
-    """One masked run of characters. Offsets index the newline-normalised text before masking;
+    """One detected run of characters. Offsets index the newline-normalised text before masking;
     a span never crosses a line end."""
 
     line: int  # 1-based
     start: int
     stop: int
-    kind: str  # the detector's name for it, e.g. 'AWS Access Key'
+    kind: str  # what was found, e.g. 'AWS Access Key'
     keep: int  # leading characters left visible
-
-
-def default_keep(value: str) -> int:
-    """How many leading characters stay visible: a vendor prefix, else at most 4 (fewer for short values)."""
-    prefix = _VENDOR_PREFIX.match(value)
-    return len(prefix.group()) if prefix else min(4, len(value) // 8)
+    fingerprint: str = ""  # of the whole line (see line_fingerprint): what an allowlist entry names
+    digest: str = ""  # SHA-256 of the value, so that a search for it can say it is masked
+    allowed: bool = False  # unmasked by the repository's allowlist
 
 
 def mask_value(value: str, keep: int) -> str:
@@ -94,223 +89,164 @@ def mask_value(value: str, keep: int) -> str:
     return value[:keep] + MASK_CHAR * (length_class - keep)
 
 
-@cache
-def _plugins() -> tuple[BasePlugin, ...]:
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
-    classes: list[type[BasePlugin]] = sorted(get_mapping_from_secret_type_to_class().values(), key=lambda c: c.__name__)
-    return tuple(cls() for cls in classes if cls.__name__ not in EXCLUDED_PLUGINS)
+def line_fingerprint(line: str) -> str:
+    """What names a line in the allowlist: its text, without surrounding blanks, hashed."""
+    return hashlib.sha256(line.strip().encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class _Gate:
-    plugin: int  # the index in _plugins() of the plugin whose candidate lines it finds
-    pattern: re.Pattern[str]
-    lowered: bool  # searched case-sensitively in the lower-cased text: many times faster than IGNORECASE
-    # Literals every match contains (codectx.clues); () when none can be told.
-    clues: tuple[str, ...] = ()
-    clues_lowered: bool = False  # the clues are lower case, looked for in the lower-cased text
+def value_digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-# What RegexBasedDetector.build_assignment_regex puts first: a zero-width test, then two optional groups.
-_ASSIGNMENT_LEAD = r"""(?:(?<=\W)|(?<=^))(?:\[|)(?:"|\'|)"""
-_CHARACTER_ESCAPES = re.compile(r"\\[xuUN0-7]")
-_UPPER_RANGE = re.compile(r"(?<!\\)A-Z")  # under IGNORECASE, the range A-Z is the range a-z
-# Besides str.lower(), Python's IGNORECASE also equates these with ASCII letters.
-_CASE_EXTRAS = str.maketrans({"\u017f": "s", "\u0131": "i"})
+# --- what a secret looks like --------------------------------------------------------------------
 
 
-def _gate(plugin: int, pattern: re.Pattern[str]) -> _Gate:
-    """A pattern matching wherever `pattern` matches, cheaper to search where that can be shown.
-
-    An IGNORECASE pattern with no upper-case letter (once A-Z ranges read a-z, and with no character
-    escape that could hide a letter) matches the lower-cased text case-sensitively exactly where it
-    matches the text. Dropping a
-    leading zero-width or optional part only widens what matches; it then leaves a literal first,
-    which the case-sensitive engine skips to quickly (with IGNORECASE it only slows the search).
-    """
-    flags = pattern.flags | re.MULTILINE  # ^ and $ stay per line
-    source = _UPPER_RANGE.sub("a-z", pattern.pattern) if flags & re.IGNORECASE else pattern.pattern
-    plain = re.sub(r"\\.", "", source)
-    if flags & re.IGNORECASE and not re.search("[A-Z]", plain) and not _CHARACTER_ESCAPES.search(source):
-        return _clued(_Gate(plugin, re.compile(source.removeprefix(_ASSIGNMENT_LEAD), flags & ~re.IGNORECASE), True))
-    return _clued(_Gate(plugin, re.compile(pattern.pattern, flags), False))
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-def _clued(gate: _Gate) -> _Gate:
-    clues = required_literals(gate.pattern) or ()
-    if gate.pattern.flags & re.IGNORECASE:
-        # An ASCII literal matches, ignoring case, where the lower-cased text holds it in lower case.
-        if not all(c.isascii() for c in clues):
-            return gate
-        return replace(gate, clues=tuple(sorted({c.lower() for c in clues})), clues_lowered=True)
-    return replace(gate, clues=clues, clues_lowered=gate.lowered)
+def is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(word in lowered for word in PLACEHOLDER_WORDS)
 
 
-@cache
-def _gates() -> tuple[_Gate, ...]:
-    """Patterns whose matches cover every line a plugin could flag."""
-    from detect_secrets.plugins.base import RegexBasedDetector
-    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-    from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
-    from detect_secrets.plugins.keyword import KeywordDetector
+def is_wordy(value: str) -> bool:
+    """Made of words (`Normalization`, `user_profile_v2`, `requests.auth.HTTPDigestAuth`): a name or a
+    setting, not a generated key.
 
-    gates: list[_Gate] = []
-    for index, plugin in enumerate(_plugins()):
-        if isinstance(plugin, RegexBasedDetector):
-            gates += [_gate(index, p) for p in plugin.denylist]
-        elif isinstance(plugin, HighEntropyStringsPlugin):
-            # Shannon entropy of n characters is at most log2(n): shorter strings cannot pass the limit.
-            shortest = int(2**plugin.entropy_limit) + 1
-            gates.append(_Gate(index, re.compile(rf"(['\"])[{re.escape(plugin.charset)}]{{{shortest},}}\1"), False))
-        elif isinstance(plugin, KeywordDetector):
-            gates.append(_clued(_Gate(index, re.compile("|".join(KEYWORD_DENYLIST)), True)))  # lower-case keywords
-        else:
-            gates.append(_Gate(index, re.compile(r"^", re.MULTILINE), False))  # unknown: every line is a candidate
-    return tuple(gates)
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    position = text.find("\n")
-    while position != -1:
-        starts.append(position + 1)
-        position = text.find("\n", position + 1)
-    return starts
+    Each part between separators must be a version number or camel-case words (two or more letters
+    with a vowel, or a short acronym); a generated key almost always has a lone letter or a digit
+    inside a part somewhere."""
+    letters = [len(piece) for piece in _WORD_PIECES.findall(value) if piece.isalpha()]
+    if letters and sum(letters) < 3 * len(letters):  # words average three letters or more; random runs do not
+        return False
+    return all(
+        _VERSION.fullmatch(part)
+        or (len(part) == 1 and part.isalpha())  # a module alias (`t.Callable`)
+        or (
+            "".join(pieces := _WORD_PIECES.findall(part)) == part
+            and all(map(_is_word, pieces))
+            and not pieces[0].isdigit()
+        )
+        for part in _SEPARATORS.split(value) if part
+    )  # fmt: skip
 
 
-def _lines_touched(matches: Iterable[tuple[int, int]], starts: list[int]) -> set[int]:
-    """0-based indexes of the lines (start, stop) ranges touch (a range spanning lines touches all of them)."""
-    touched: set[int] = set()
-    for start, stop in matches:
-        first = bisect_right(starts, start) - 1
-        last = bisect_right(starts, max(start, stop - 1)) - 1
-        touched.update(range(first, last + 1))
-    return touched
+def _is_word(piece: str) -> bool:
+    """A pronounceable word, an acronym (`HTTP`) or a digit inside a name (`symbol2label`)."""
+    if piece.isdigit():
+        return len(piece) == 1
+    if not piece.isalpha() or len(piece) < 2:
+        return False
+    if piece.isupper():
+        return len(piece) <= 4
+    vowels = sum(c in _VOWELS for c in piece.lower())
+    return vowels >= 0.25 * len(piece) and not _CONSONANT_RUN.search(piece.lower())
 
 
-def _occurrences(literal: str, text: str) -> Iterator[tuple[int, int]]:
-    position = text.find(literal)
-    while position != -1:
-        yield position, position + len(literal)
-        position = text.find(literal, position + 1)
+def looks_random(value: str, min_length: int = 8) -> bool:
+    """A value that reads as a generated credential: long enough, varied, and neither words nor a placeholder."""
+    if not min_length <= len(value) <= 1024 or any(c.isspace() for c in value) or len(set(value)) < 6:
+        return False
+    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value)))
+    return classes >= 2 and entropy(value) >= 3.0 and not is_wordy(value) and not is_placeholder(value)
 
 
-def _gate_lines(gate: _Gate, text: str, lowered: str, starts: list[int], clue_lines: dict[str, set[int]]) -> set[int]:
-    """The lines where the gate matches (searching `lowered`, the lower-cased text, for a lowered gate).
-
-    A gate with clues runs only on the lines that hold one, each line searched alone (without its
-    trailing white space, as detect-secrets sees it): str.find looks for literals at C speed, far
-    faster than a pattern that starts with optional parts. `clue_lines` keeps the lines of each clue
-    (a lower-case one prefixed with "\0") for the other gates.
-    """
-    haystack = lowered if gate.lowered else text
-    clued: set[int] = set()
-    for clue in gate.clues:
-        key = f"\0{clue}" if gate.clues_lowered else clue
-        if key not in clue_lines:
-            clue_lines[key] = _lines_touched(_occurrences(clue, lowered if gate.clues_lowered else text), starts)
-        clued |= clue_lines[key]
-    if not gate.clues or len(clued) > len(starts) // 2:  # then one search of the whole text costs less
-        return _lines_touched((m.span() for m in gate.pattern.finditer(haystack)), starts)
-    found: set[int] = set()
-    for index in clued:
-        start = starts[index]
-        stop = starts[index + 1] - 1 if index + 1 < len(starts) else len(text)
-        if gate.pattern.search(haystack, start, start + len(text[start:stop].rstrip())):
-            found.add(index)
-    return found
-
-
-def _candidate_lines(text: str, starts: list[int]) -> dict[int, set[int]]:
-    """0-based line index -> the indexes of the plugins whose gates match that line."""
-    lowered = text.lower()
-    if "\u017f" in lowered or "\u0131" in lowered:
-        lowered = lowered.translate(_CASE_EXTRAS)
-    gates: Iterable[_Gate] = _gates()
-    if len(lowered) != len(text):  # a few characters lower-case to two; then search the text itself
-        lowered = text
-        gates = [
-            _Gate(g.plugin, re.compile(g.pattern.pattern, g.pattern.flags | (re.IGNORECASE if g.lowered else 0)), False)
-            if g.clues_lowered or g.lowered
-            else g
-            for g in gates
-        ]
-    candidates: dict[int, set[int]] = {}
-    clue_lines: dict[str, set[int]] = {}
-    for gate in gates:
-        for index in _gate_lines(gate, text, lowered, starts, clue_lines):
-            candidates.setdefault(index, set()).add(gate.plugin)
-    return candidates
-
-
-def _regex_spans(plugin: RegexBasedDetector, value: str, line: str) -> Iterator[tuple[int, int]]:
-    """Where a regex plugin's `value` sits in `line`: its group when that is the secret, else the whole match.
-
-    detect-secrets reports a pattern's groups when it has any, so a GitHub token comes back as 'ghp'.
-    """
-    for regex in plugin.denylist:
-        for match in regex.finditer(line):
-            if match.group() == value:
-                yield match.span()
-            for index, group in enumerate(match.groups(), start=1):
-                if group == value:
-                    yield match.span(index) if len(value) >= 8 else match.span()
-
-
-def _value_spans(value: str, text: str) -> Iterator[tuple[int, int]]:
-    start = text.find(value)
-    while value and start != -1:
-        yield start, start + len(value)
-        start = text.find(value, start + len(value))
-
+# --- the rules ---------------------------------------------------------------------------------
 
 _Raw = tuple[int, int, str, int]  # start, stop, kind, keep
 
 
-def _detect_secrets_spans(path: str, text: str, starts: list[int]) -> Iterator[_Raw]:
-    """detect-secrets' per-line scan (plugins, then its line, secret and context filters) on the candidate lines."""
-    from detect_secrets.core.scan import _is_filtered_out, _scan_line  # the per-line steps of its scan
-    from detect_secrets.plugins.base import RegexBasedDetector
-    from detect_secrets.util.code_snippet import get_code_snippet
+def default_keep(value: str) -> int:
+    """How many leading characters stay visible: a vendor's prefix, else at most 4 (fewer for short values)."""
+    for rule in VENDOR_RULES:
+        mark = rule.prefix.match(value) if rule.prefix else None
+        if mark:
+            return mark.end()
+    return min(4, len(value) // 8)
 
-    candidates = _candidate_lines(text, starts)
-    if not candidates:
-        return
-    lines = text.split("\n")
-    for index in sorted(candidates):
-        number = index + 1
-        line = lines[index].rstrip()
-        context = get_code_snippet(lines=lines, line_number=number)
-        if _is_filtered_out(required_filter_parameters=["line"], filename=path, line=line, context=context):
+
+def _vendor_spans(text: str, lowered: str) -> Iterator[_Raw]:
+    for rule in VENDOR_RULES:
+        if not any(keyword in lowered for keyword in rule.keywords):
             continue
-        for plugin in (p for i, p in enumerate(_plugins()) if i in candidates[index]):
-            for secret in _scan_line(plugin=plugin, filename=path, line=line, line_number=number, context=context):
-                value = str(secret.secret_value or "")
-                if not value or plugin.secret_type == PRIVATE_KEY:
-                    continue  # a key's header is reported; its body is masked by the PEM rule
-                if _is_filtered_out(
-                    required_filter_parameters=["context"], filename=path, secret=value, plugin=plugin, line=line,
-                    context=context,
-                ):  # fmt: skip
-                    continue
-                spans = list(_regex_spans(plugin, value, line)) if isinstance(plugin, RegexBasedDetector) else []
-                for start, stop in spans or _value_spans(value, line):
-                    whole = line[start:stop]
-                    yield starts[index] + start, starts[index] + stop, plugin.secret_type, default_keep(whole)
-
-
-def _own_spans(path: str, text: str) -> Iterator[_Raw]:
-    for block in _PEM_BLOCK.finditer(text):
-        offset = block.start("body")
-        for material in _KEY_MATERIAL.finditer(block.group("body")):
-            yield offset + material.start(), offset + material.end(), PRIVATE_KEY, 0
-    for rule in _OWN_RULES:
         for match in rule.pattern.finditer(text):
-            yield match.start("secret"), match.end("secret"), rule.kind, default_keep(match.group("secret"))
-    if _DOTENV_NAME.search(path):
-        for match in _DOTENV_ASSIGNMENT.finditer(text):
-            yield match.start("secret"), match.end("secret"), "Secret Keyword", default_keep(match.group("secret"))
+            value = match.group("secret")
+            if rule.min_entropy and entropy(value) < rule.min_entropy:
+                continue
+            if rule.near is not None:
+                line_start = text.rfind("\n", 0, match.start()) + 1
+                if not rule.near.search(text, max(line_start, match.start() - NEAR_CHARS), match.start()):
+                    continue
+            if "example" in value.lower():  # documentation's sample keys (AKIAIOSFODNN7EXAMPLE)
+                continue
+            mark = rule.prefix.match(value) if rule.prefix else None
+            yield match.start("secret"), match.end("secret"), rule.kind, mark.end() if mark else 0
+
+
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end == -1 else end
+
+
+def _private_key_spans(text: str) -> Iterator[_Raw]:
+    """The key material after each BEGIN ... PRIVATE KEY header: on its own line, on the following
+    lines up to the END line, or up to the first line that is not key material when END is missing."""
+    for begin in _KEY_BEGIN.finditer(text):
+        position = begin.end()
+        while position <= len(text):
+            stop = _line_end(text, position)
+            line = text[position:stop]
+            end = _KEY_END.search(line)
+            material = line[: end.start()] if end else line
+            is_first = position == begin.end()
+            if not (end or is_first or _KEY_MATERIAL_LINE.match(material) or _KEY_HEADER_LINE.match(material)):
+                break
+            if not _KEY_HEADER_LINE.match(material):
+                for run in _KEY_MATERIAL.finditer(material):
+                    yield position + run.start(), position + run.end(), PRIVATE_KEY, 0
+            if end:
+                break
+            position = stop + 1
+
+
+def _url_credential_spans(text: str) -> Iterator[_Raw]:
+    for match in _URL_CREDENTIALS.finditer(text):
+        password = match.group("secret")
+        # Its place makes it a password: only placeholders and words (`user:pass@`) are let through.
+        if len(password) < 6 or is_placeholder(password) or entropy(password) < 2.5 or is_wordy(password):
+            continue
+        kind = DATABASE_PASSWORD if match.group("scheme").lower() in DATABASE_SCHEMES else URL_CREDENTIALS
+        yield match.start("secret"), match.end("secret"), kind, min(4, len(password) // 8)
+
+
+def _is_reference(text: str, op: str, stop: int) -> bool:
+    """Whether an unquoted value is code naming something (`f(token)`, `auth = make_auth()`), not a literal."""
+    return op in ("(", ",") or text[stop : stop + 1] in ("(", "[")
+
+
+def _named_value_spans(text: str, lowered: str) -> Iterator[_Raw]:
+    """Random-looking values given to a credential's name, whatever the operator or quoting."""
+    for name in SECRET_NAME.finditer(lowered):
+        tail = _NAME_TAIL.match(text, name.end())
+        separator = _SEPARATOR.match(text, tail.end() if tail else name.end())
+        if separator is None or separator.end() == separator.start():
+            continue  # the name runs straight into what follows: `secretary`, `tokens`
+        op, quote, start = separator.group("op") or "", separator.group("quote"), separator.end()
+        if quote:
+            stop = text.find(quote, start, _line_end(text, start))
+            if stop == -1:
+                continue
+        else:
+            bare = _BARE_VALUE.match(text, start)
+            if bare is None or _is_reference(text, op, bare.end()):
+                continue
+            stop = bare.end()
+        value = text[start:stop]
+        if looks_random(value) and not SECRET_NAME.search(value.lower()):  # `HTTPPasswordMgr` names one
+            yield start, stop, NAMED_SECRET, min(4, len(value) // 8)
 
 
 def _repeats(text: str, spans: list[_Raw]) -> Iterator[_Raw]:
@@ -321,47 +257,113 @@ def _repeats(text: str, spans: list[_Raw]) -> Iterator[_Raw]:
         if len(value) >= 8 and span[2] != PRIVATE_KEY:
             seen.setdefault(value, span)
     for value, (_, _, kind, keep) in seen.items():
-        for start, stop in _value_spans(value, text):
-            yield start, stop, kind, keep
-
-
-@cache
-def _generic_kinds() -> frozenset[str]:
-    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-
-    return frozenset(str(p.secret_type) for p in _plugins() if isinstance(p, HighEntropyStringsPlugin))
+        start = text.find(value)
+        while start != -1:
+            yield start, start + len(value), kind, keep
+            start = text.find(value, start + len(value))
 
 
 def merge_spans(spans: Iterable[SecretSpan]) -> tuple[SecretSpan, ...]:
-    """Sorted, with overlapping spans joined; the earliest, then longest, then most specific span names the kind."""
-    generic = _generic_kinds()
+    """Sorted, with overlapping spans joined; the earliest, then longest, then most specific span names
+    the kind. A joined span is allowed only when every part of it was."""
     merged: list[SecretSpan] = []
-    for span in sorted(spans, key=lambda s: (s.start, -s.stop, s.kind in generic)):
+    for span in sorted(spans, key=lambda s: (s.start, -s.stop, s.kind in GENERIC_KINDS)):
         if merged and span.start < merged[-1].stop:
-            merged[-1] = replace(merged[-1], stop=max(merged[-1].stop, span.stop))
+            last = merged[-1]
+            merged[-1] = replace(last, stop=max(last.stop, span.stop), allowed=last.allowed and span.allowed)
         else:
             merged.append(span)
     return tuple(merged)
 
 
 def find_secrets(path: str, text: str) -> tuple[SecretSpan, ...]:
-    """Every secret in `text` (newline-normalised) as spans to mask; `path` selects file-type rules."""
-    starts = _line_starts(text)
-    found = [*_own_spans(path, text), *_detect_secrets_spans(path, text, starts)]
+    """Every secret in `text` (newline-normalised) as spans to mask, none of them allowed yet.
+
+    No rule depends on the file type today: `path` names the file for rules that will."""
+    del path
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lower-case to two; offsets must stay aligned
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    found = [
+        *_private_key_spans(text), *_vendor_spans(text, lowered), *_url_credential_spans(text),
+        *_named_value_spans(text, lowered),
+    ]  # fmt: skip
     if not found:
         return ()
-    return merge_spans(
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    merged = merge_spans(
         SecretSpan(bisect_right(starts, start), start, stop, kind, keep)
         for start, stop, kind, keep in [*found, *_repeats(text, found)]
+    )
+    lines = text.split("\n")
+    return tuple(
+        replace(s, fingerprint=line_fingerprint(lines[s.line - 1]), digest=value_digest(text[s.start : s.stop]))
+        for s in merged
     )
 
 
 def apply_masks(text: str, spans: Sequence[SecretSpan]) -> str:
-    """`text` with each span (from find_secrets or merge_spans on this text) replaced by its mask."""
+    """`text` with each span that is not allowed (from find_secrets or merge_spans on this text) masked."""
     pieces: list[str] = []
     cursor = 0
     for span in spans:
+        if span.allowed:
+            continue
         pieces += [text[cursor : span.start], mask_value(text[span.start : span.stop], span.keep)]
         cursor = span.stop
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+# --- the allowlist ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Allowlist:
+    """Known false alarms, from `.codectx-allowlist` at the repository root: one `PATH FINGERPRINT`
+    per line (`#` starts a comment), as `codectx secrets` prints them. A line of that file whose text
+    changes no longer matches its entry and is masked again."""
+
+    entries: frozenset[tuple[str, str]] = frozenset()
+
+    def apply(self, path: str, spans: Sequence[SecretSpan]) -> tuple[SecretSpan, ...]:
+        """`spans` with `allowed` set exactly where an entry names their path and line."""
+        return tuple(
+            span if span.allowed == ((path, span.fingerprint) in self.entries)
+            else replace(span, allowed=not span.allowed)
+            for span in spans
+        )  # fmt: skip
+
+    @classmethod
+    def parse(cls, text: str) -> Allowlist:
+        entries = set()
+        for line in text.splitlines():
+            words = line.split("#", 1)[0].split()
+            if len(words) == 2:
+                entries.add((words[0], words[1].lower()))
+        return cls(frozenset(entries))
+
+
+_allowlists: dict[Path, tuple[tuple[int, int, int], Allowlist]] = {}
+
+
+def read_allowlist(root: Path) -> Allowlist:
+    """The allowlist at `root`, re-read only when the file changes; a symlinked one is not followed."""
+    path = root / ALLOWLIST_NAME
+    try:
+        stat = os.lstat(path)
+    except OSError:
+        return Allowlist()
+    if not os.path.isfile(path) or os.path.islink(path):
+        return Allowlist()
+    signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _allowlists.get(path)
+    if cached is None or cached[0] != signature:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
+                cached = (signature, Allowlist.parse(handle.read(1 << 20)))
+        except OSError:
+            return Allowlist()
+        _allowlists[path] = cached
+    return cached[1]

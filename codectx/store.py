@@ -28,7 +28,7 @@ from typing import Any
 
 from codectx.secrets import SecretSpan
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 STORE_DIRNAME = ".codectx"
 KEEP_GENERATIONS = 3
 BLOB_GRACE_SECONDS = 600.0
@@ -67,9 +67,11 @@ CREATE TABLE IF NOT EXISTS pages (
     PRIMARY KEY (fingerprint, page_no)
 );
 CREATE TABLE IF NOT EXISTS sources (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
+-- Every detected span, masked or allowed; digest is the value's SHA-256, never the value itself.
 CREATE TABLE IF NOT EXISTS secrets (
     generation INTEGER NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL,
-    start INTEGER NOT NULL, stop INTEGER NOT NULL, keep INTEGER NOT NULL
+    start INTEGER NOT NULL, stop INTEGER NOT NULL, keep INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL, digest TEXT NOT NULL, allowed INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS secrets_generation ON secrets (generation, path);
 -- Reference graphs are shared by the generations whose edges are identical (edges_key, a digest).
@@ -394,15 +396,19 @@ class Store:
         return [EdgeRow(*row) for row in rows]
 
     def secrets(self, generation: int) -> list[tuple[str, SecretSpan]]:
-        """The masked spans of a generation's files, by path, in path and line order."""
+        """The detected spans (masked or allowed) of a generation's files, by path, in path and line order."""
         rows = self.db.execute(
-            "SELECT path, line, start, stop, kind, keep FROM secrets WHERE generation = ? ORDER BY path, start",
+            "SELECT path, line, start, stop, kind, keep, fingerprint, digest, allowed FROM secrets "
+            "WHERE generation = ? ORDER BY path, start",
             (generation,),
         )
-        return [(str(path), SecretSpan(*span)) for path, *span in rows]
+        return [
+            (str(path), SecretSpan(line, start, stop, str(kind), keep, fingerprint, digest, bool(allowed)))
+            for path, line, start, stop, kind, keep, fingerprint, digest, allowed in rows
+        ]
 
     def secret_scans(self, rules: str) -> dict[tuple[str, str], tuple[SecretSpan, ...]] | None:
-        """(path, sha256) -> masked spans of every file of the newest generation scanned under `rules`,
+        """(path, sha256) -> detected spans of every file of the newest generation scanned under `rules`,
         or None when there is none. Lets an index skip the secret scan of files that did not change."""
         row = self.db.execute(
             "SELECT id FROM generations WHERE json_extract(settings, '$.secrets') = ? ORDER BY id DESC LIMIT 1",
@@ -494,8 +500,9 @@ class Store:
         """Insert a complete generation and make it current, atomically.
 
         `sources` replaces stored texts: a content's masked text changes when its secrets' masks do.
-        `secrets` are the masked spans, by path, of the generation's files. `edges_key` identifies the
-        reference graph (codectx.graph.edges_key): generations with equal keys share its rows.
+        `secrets` are the detected spans (masked or allowed), by path, of the generation's files.
+        `edges_key` identifies the reference graph (codectx.graph.edges_key): generations with equal keys
+        share its rows.
         """
         with self.transaction() as db:
             cursor = db.execute(
@@ -505,8 +512,11 @@ class Store:
             generation = int(cursor.lastrowid or 0)
             db.executemany("INSERT OR REPLACE INTO sources (sha256, text) VALUES (?, ?)", list(sources.items()))
             db.executemany(
-                "INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(generation, path, s.line, s.kind, s.start, s.stop, s.keep) for path, s in secrets],
+                "INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (generation, path, s.line, s.kind, s.start, s.stop, s.keep, s.fingerprint, s.digest, s.allowed)
+                    for path, s in secrets
+                ],
             )
             db.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,53 @@
+"""Reading secrets back off rendered pages with tesseract, the way the fidelity judge reads rows.
+
+Shared by tests/test_secrets.py and bench/secrets_bench.py: the masked pages of an index are read,
+and so are unmasked renders of the same files (the control: it shows the reader could see a key).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from codectx.fidelity import READ_FONT_PX, TesseractReader
+from codectx.indexer import RenderJob, render_module
+from codectx.profiles import get_profile
+from codectx.scan import decode_text, normalise_newlines, scan
+
+_CONFUSABLE = str.maketrans("OoIlL|S5Z2B8gq", "001111552288gg")
+
+
+def fold(text: str) -> str:
+    """What OCR cannot tell apart, made equal, so that a misread secret still counts as seen."""
+    return "".join(text.split()).casefold().translate(_CONFUSABLE)
+
+
+def ocr_rows(pages: list[tuple[Path, str]], lines: set[tuple[str, int]], font_px: int, work: Path) -> str:
+    """Tesseract's reading of the rows of `lines` (path, line) on `pages` (PNG, line map JSON)."""
+    scale = READ_FONT_PX / font_px
+    crops = []
+    for png, line_map in pages:
+        grey = Image.open(png).convert("L")
+        for row in json.loads(line_map)["rows"]:
+            if (row["path"], row["line"]) not in lines:
+                continue
+            x, y, w, h = row["box"]
+            inked = np.flatnonzero(np.asarray(grey.crop((x, y, x + w, y + h))).min(axis=0) < 160)
+            w = int(inked[-1]) + 4 if inked.size else w  # blank cells right of the text cost OCR time only
+            crop = grey.crop((x, y, x + w, y + h))
+            crops.append(np.asarray(crop.resize((round(w * scale), round(h * scale)), Image.Resampling.LANCZOS)))
+    return "\n".join(TesseractReader(work).read(crops))
+
+
+def unmasked_pages(repo: Path, work: Path) -> list[tuple[Path, str]]:
+    """The repository's files drawn without masks, through the same renderer, at the claude profile."""
+    profile = get_profile("claude")
+    raw_files = tuple(
+        (f.path, f.language, normalise_newlines(decode_text((repo / f.path).read_bytes()) or ""))
+        for f in scan(repo).files
+    )
+    job = RenderJob("control", raw_files, profile.layout, profile.page_tokens, str(work / "control"))
+    return [(work / "control" / p.blob[:2] / f"{p.blob}.png", p.line_map) for p in render_module(job)]
