@@ -18,10 +18,12 @@ The word list is built from the words of the running Python standard library's c
 docstrings (lowercase, 3-10 letters, in at least four files); nothing is downloaded. The output is a
 pure function of the input files, the seed and the Python version.
 
-`--adversarial M` adds M files of tables a reader must copy exactly: hexadecimal of every length,
-base64, UUIDs, SHA-256 digests, long numbers and random-looking strings, each bound to a named
-constant or key. Their forms are ones codectx's secret masking leaves visible (it masks quoted
-high-entropy runs, which a page would show as `****`).
+`--adversarial M` adds M files of tables a reader must copy exactly, in the forms real code writes
+them: quoted hexadecimal strings of 8-64 digits, SHA-256, SHA-1 and MD5 digests as plain quoted hex,
+base64 of 16-64 characters, UUIDs, numbers of 5-20 digits and random-looking strings of 8-32 letters
+and digits, each bound to a named constant or key. No name is a credential's (`token`, `secret`,
+`password`, `key`, `auth`, ...), so codectx's secret masking leaves every value visible: it masks
+vendor key formats and random values given to a credential's name, not digests or test vectors.
 
 Usage:
     python bench/unseen_corpus.py --source DIR_OR_FILE [...] --out OUTDIR --seed N [--files K] [--adversarial M]
@@ -281,8 +283,8 @@ class Renamer:
             return hexa.group(1) + body + hexa.group(3)
         based = re.match(r"^(0[oObB])([0-7_]+)(.*)$", literal)
         if based:
-            digits = "01" if based.group(1) in ("0b", "0B") else "01234567"
-            body = "".join(rng.choice(digits) if c != "_" else c for c in based.group(2))
+            allowed = "01" if based.group(1) in ("0b", "0B") else "01234567"
+            body = "".join(rng.choice(allowed) if c != "_" else c for c in based.group(2))
             return based.group(1) + body + based.group(3)
         suffix = re.search(r"(?:[iu](?:8|16|32|64|128|size)|f32|f64|[A-Za-z]+)$", literal)
         cut = suffix.start() if suffix else len(literal)
@@ -381,44 +383,61 @@ def rename_path(rel: str, renamer: Renamer) -> str:
 
 # --- adversarial tables ----------------------------------------------------------------------------
 
-_SAFE_NAME = re.compile(r"key|pass|pwd|secret|token|auth|cred|priv", re.IGNORECASE)
-VALUE_KINDS = ("hex_short", "hex_long", "base64", "uuid", "sha256", "long_number", "random_string")
+# No table name holds a credential's name: codectx masks random values given to those (codectx.secrets).
+_SAFE_NAME = re.compile(r"key|pass|pwd|secret|token|auth|cred|priv|bearer|sign", re.IGNORECASE)
+VALUE_KINDS = ("hex", "sha256", "sha1", "md5", "base64", "uuid", "long_number", "random_string")
+HEX_LENGTHS = (8, 10, 12, 16, 20, 24, 32, 40, 48, 56, 64)
+DIGEST_KINDS = ("sha256", "sha1", "md5")
 
 
 class _Values:
-    """Random values of each hard kind, in forms codectx's secret masking leaves on the page."""
+    """Random values of each hard kind, written as real code writes them (quoted, plain, unlabelled).
 
-    def __init__(self, rng: random.Random) -> None:
+    Bound to names that are not a credential's, none of them is a secret to codectx, so the page shows
+    them as they are. `max_digits` bounds long numbers where the language's integers are narrower
+    (JavaScript's exact integers, Go's int64).
+    """
+
+    def __init__(self, rng: random.Random, max_digits: int = 20) -> None:
         self.rng = rng
+        self.max_digits = max_digits
 
-    def hex_short(self) -> str:  # quoted hex of at most 8 digits stays below the entropy detector's reach
-        return '"' + "".join(self.rng.choice("0123456789abcdef") for _ in range(self.rng.choice((6, 8)))) + '"'
+    def _hex(self, size: int) -> str:
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(size))
 
-    def hex_long(self) -> str:  # as an integer literal: masking only looks at quoted strings
-        digits = "".join(self.rng.choice("0123456789ABCDEF") for _ in range(self.rng.choice((12, 16, 24, 32))))
-        return "0x" + digits
+    def hex(self) -> str:  # a hex payload, key id or fingerprint of 8-64 digits
+        return f'"{self._hex(self.rng.choice(HEX_LENGTHS))}"'
 
-    def base64(self) -> str:  # at most 20 characters: the base64 detector needs 23
-        raw = bytes(self.rng.randrange(256) for _ in range(self.rng.choice((9, 12, 15))))
+    def sha256(self) -> str:
+        return f'"{self._hex(64)}"'
+
+    def sha1(self) -> str:
+        return f'"{self._hex(40)}"'
+
+    def md5(self) -> str:
+        return f'"{self._hex(32)}"'
+
+    def digest(self) -> str:
+        value: str = getattr(self, self.rng.choice(DIGEST_KINDS))()
+        return value
+
+    def base64(self) -> str:  # 16-64 characters, padded as encoders write it
+        raw = bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(10, 49)))
         return '"' + base64.b64encode(raw).decode() + '"'
 
     def uuid(self) -> str:
         return '"' + str(uuid.UUID(int=self.rng.getrandbits(128), version=4)) + '"'
 
-    def sha256(self) -> str:  # labelled, as digests are often written: the label keeps it off the masker's charset
-        return '"sha256:' + "".join(self.rng.choice("0123456789abcdef") for _ in range(64)) + '"'
-
     def long_number(self) -> str:
-        size = self.rng.randrange(5, 13)
+        size = self.rng.randrange(5, self.max_digits + 1)
         return str(self.rng.randrange(10 ** (size - 1), 10**size))
 
-    def random_string(self) -> str:
+    def random_string(self) -> str:  # an opaque identifier, nonce or short link of 8-32 letters and digits
         alphabet = string.ascii_letters + string.digits
-        size = self.rng.randrange(10, 19)
-        cut = self.rng.randrange(3, size - 3)
-        head = "".join(self.rng.choice(alphabet) for _ in range(cut))
-        tail = "".join(self.rng.choice(alphabet) for _ in range(size - cut))
-        return f'"{head}{self.rng.choice("-.~:")}{tail}"'
+        while True:
+            value = "".join(self.rng.choice(alphabet) for _ in range(self.rng.randrange(8, 33)))
+            if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
+                return f'"{value}"'
 
     def any(self) -> tuple[str, str]:
         kind = self.rng.choice(VALUE_KINDS)
@@ -453,7 +472,7 @@ def adversarial_python(rng: random.Random, words: Sequence[str]) -> str:
     lines += ["}", "", f"{'_'.join(names[31]).upper()} = ["]
     for words_ in names[32:42]:
         lines.append(
-            f'    {{"name": "{"-".join(words_)}", "digest": {values.any()[1]}, "size": {values.long_number()}}},'
+            f'    {{"name": "{"-".join(words_)}", "digest": {values.digest()}, "size": {values.long_number()}}},'
         )
     lines += ["]", ""]
     function = "_".join(names[42])
@@ -469,7 +488,7 @@ def adversarial_python(rng: random.Random, words: Sequence[str]) -> str:
 
 
 def adversarial_javascript(rng: random.Random, words: Sequence[str]) -> str:
-    values = _Values(rng)
+    values = _Values(rng, max_digits=15)  # Number.MAX_SAFE_INTEGER has 16 digits
     names = _names(rng, words, 50)
 
     def camel(parts: list[str]) -> str:
@@ -493,7 +512,7 @@ def adversarial_javascript(rng: random.Random, words: Sequence[str]) -> str:
 
 
 def adversarial_go(rng: random.Random, words: Sequence[str]) -> str:
-    values = _Values(rng)
+    values = _Values(rng, max_digits=18)  # within int64
     names = _names(rng, words, 40)
 
     def pascal(parts: list[str]) -> str:

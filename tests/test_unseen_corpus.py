@@ -157,28 +157,60 @@ def test_output_is_deterministic_per_seed(sources: list[Path], tmp_path: Path) -
     assert _build(sources, tmp_path / "c", seed=12, adversarial=3) != first
 
 
-def test_adversarial_tables_hold_every_value_kind_in_sight(tmp_path: Path) -> None:
+_VALUE = r'(?:"[^"\n]*"|-?\d+)'  # a quoted string or an integer
+ADVERSARIAL_KINDS = {
+    "uuid": r'"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"',
+    "sha256": r'"[0-9a-f]{64}"',
+    "sha1": r'"[0-9a-f]{40}"',
+    "md5": r'"[0-9a-f]{32}"',
+    "hex": r'"[0-9a-f]{8,24}"',
+    "base64": r'"(?=[A-Za-z0-9+/=]*[+/=])[A-Za-z0-9+/]{14,64}={0,2}"',
+    "long_number": r"(?<![\w.])[1-9][0-9]{4,19}(?![\w.])",
+    "random_string": r'"(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{8,32}"',
+}
+# How each table binds a value: a constant, a dict or object key, a call argument, a case's return value.
+_BOUND = re.compile(
+    r"^\s*(?:(?:export const |const |var )?[A-Za-z_]\w*\s*=\s*|[\"']?[A-Za-z_]\w*[\"']?:\s*"
+    r"|found \+= differs\(table, \"\w+\", expected=|register\(\"\w+\", |case \"[\w-]+\": return )" + _VALUE
+)
+_RECORD = re.compile(r'^\s*\{"name": "[\w-]+", "digest": "[0-9a-f]+", "size": \d+\},$')
+
+
+def test_adversarial_tables_hold_every_value_kind_in_its_natural_form(tmp_path: Path) -> None:
     files = _build([], tmp_path / "out", seed=3, adversarial=3)
     assert sorted(Path(rel).suffix for rel in files) == [".go", ".js", ".py"]
     text = "\n".join(files.values())
-    kinds = {
-        "uuid": r'"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"',
-        "sha256": r'"sha256:[0-9a-f]{64}"',
-        "hex_long": r"0x[0-9A-F]{12,32}\b",
-        "hex_short": r'"[0-9a-f]{6,8}"',
-        "base64": r'"[A-Za-z0-9+/]{12,20}={0,2}"',
-        "long_number": r"\b[1-9][0-9]{4,11}\b",
-        "random_string": r'"[A-Za-z0-9]{3,}[-.~:][A-Za-z0-9]{3,}"',
-    }
-    for kind, pattern in kinds.items():
+    for kind, pattern in ADVERSARIAL_KINDS.items():
         assert re.search(pattern, text), kind
-    named = re.compile(r"^\s*(?:export const |const |var |\{\"name\": .*)?[\"']?[A-Za-z_]+[\"']?\s*[:=]\s*\S")
+    assert "sha256:" not in text and not re.search(r"\b0x[0-9A-Fa-f]{9,}", text), "no contorted forms"
+    lengths = {len(m) for m in re.findall(r'"([0-9a-f]{8,64})"', text)}
+    assert min(lengths) <= 12 and {32, 40, 64} <= lengths and max(lengths) == 64
     for rel, body in files.items():
-        values = [line for line in body.split("\n") if re.search(r'0x[0-9A-F]{12}|"sha256:|"[0-9a-f]{8}-', line)]
-        assert values and all(named.match(line) or re.search(r"register\(|return|expected=", line) for line in values)
+        bound = [line for line in body.split("\n") if re.search(r'"[0-9a-f]{8,}"|"[A-Za-z0-9+/=]{8,}"|\d{5,}', line)]
+        assert len(bound) >= 20, rel
+        for line in bound:
+            assert _BOUND.match(line) or _RECORD.match(line), f"{rel}: a value without a name: {line}"
+        names = re.findall(r"[A-Za-z_]\w*(?=[\"']?\s*[:=(])|\"[\w-]+\"", body)
+        assert not [n for n in names if unseen_corpus._SAFE_NAME.search(n)], rel
         if rel.endswith(".py"):
             ast.parse(body)
         assert not find_secrets(rel, body), f"{rel}: codectx would mask values of its tables"
+
+
+def test_the_secret_check_on_adversarial_tables_can_fail(tmp_path: Path) -> None:
+    """The same values under a credential's name are masked: the check above would see it."""
+    files = _build([], tmp_path / "out", seed=3, adversarial=3)
+    for rel, body in files.items():
+        lines = body.split("\n")
+        for index, line in enumerate(lines):
+            named = re.match(r'^(\s*(?:export const |const |var )?)([A-Za-z_]\w*)( = "[0-9a-f]{32,64}"\s*;?)$', line)
+            if named:
+                lines[index] = f"{named.group(1)}SESSION_TOKEN{named.group(3)}"
+                found = find_secrets(rel, "\n".join(lines))
+                assert [span.line for span in found] == [index + 1], rel
+                break
+        else:
+            pytest.fail(f"{rel}: no constant bound to a digest")
 
 
 def test_command_line(sources: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
