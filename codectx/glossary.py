@@ -1,8 +1,10 @@
-"""Glossary: rare exact strings that page images do not carry reliably.
+"""Glossary: exact strings that page images do not carry reliably.
 
-Dense renders make readers confabulate long hex strings, UUIDs, long numbers and rare long
-identifiers. Candidates are found per file at index time; a pack lists, for each module it sends as
-pages, the candidates that are rare in the whole repository, as exact text.
+A real reader (a hosted multimodal assistant) reads ordinary code on dense pages almost perfectly
+but swaps and drops characters of random strings: hex, base64, digests, UUIDs, long numbers and
+random-looking literals (docs/READERS.md). Candidates are found per file at index time; a pack lists,
+for each module it sends as pages, every such value with its `path:line` as exact text, and the long
+identifiers that are rare in the whole repository.
 """
 
 from __future__ import annotations
@@ -10,24 +12,30 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-MIN_HEX = 12
-MIN_DIGITS = 8
+from codectx.secrets import looks_random
+
+MIN_HEX = 8
+MIN_DIGITS = 5
 MIN_IDENTIFIER = 24
-RARE_AT_MOST = 2  # occurrences (lines) in the whole repository
+MIN_LITERAL = 8
+RARE_AT_MOST = 2  # occurrences (lines) in the whole repository, for long identifiers
 
 _CANDIDATE = re.compile(
     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"  # UUID
-    r"|\b0[xX][0-9a-fA-F_]{8,}\b"  # hex literal
+    r"|\b0[xX][0-9a-fA-F_]{4,}\b"  # hex literal
     rf"|\b[0-9a-fA-F]{{{MIN_HEX},}}\b"  # bare hex: digests, keys
     rf"|\b\d(?:_?\d){{{MIN_DIGITS - 1},}}(?:\.\d+)?\b|\b\d+\.\d{{6,}}\b"  # long numbers
     rf"|\b[A-Za-z_][A-Za-z0-9_]{{{MIN_IDENTIFIER - 1},}}\b"  # long identifiers
 )
+# The inside of a quoted literal without blanks: base64, tokens, random-looking strings.
+_LITERAL = re.compile(rf"""(["'`])([A-Za-z0-9+/=_.~:@!$%^&*-]{{{MIN_LITERAL},256}})\1""")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HAS_DIGIT = re.compile(r"\d")
 
 
 def _keep(match: str) -> bool:
     if _is_bare_hex(match):  # digits only (a long number) or a digest-like hex string with digits in it
-        return bool(_HAS_DIGIT.search(match))
+        return bool(_HAS_DIGIT.search(match)) and (match.isdigit() or not match.isalpha())
     return True
 
 
@@ -35,16 +43,30 @@ def _is_bare_hex(text: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
+def is_identifier(text: str) -> bool:
+    """A long name rather than a value: listed only where rare (a value is listed wherever it stands)."""
+    return bool(_IDENTIFIER.fullmatch(text)) and not _HAS_DIGIT.search(text[:1]) and not looks_random(text)
+
+
 def exact_candidates(text: str) -> list[tuple[int, str]]:
-    """(line, string) for every candidate in the text, distinct per line."""
+    """(line, string) for every candidate in the text, distinct per line, in reading order."""
     found: list[tuple[int, str]] = []
-    line, position = 1, 0
-    for match in _CANDIDATE.finditer(text):
-        line += text.count("\n", position, match.start())
-        position = match.start()
-        string = match.group()
-        if _keep(string) and (line, string) not in found[-8:]:
-            found.append((line, string))
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line or line.isspace():
+            continue
+        spans: list[tuple[int, str]] = []
+        for match in _CANDIDATE.finditer(line):
+            if _keep(match.group()):
+                spans.append((match.start(), match.group()))
+        for match in _LITERAL.finditer(line):
+            literal = match.group(2)
+            if looks_random(literal) and not any(literal in string for _, string in spans):
+                spans.append((match.start(2), literal))
+        seen: set[str] = set()
+        for _, string in sorted(spans):
+            if string not in seen:
+                seen.add(string)
+                found.append((number, string))
     return found
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from codectx.budget import Candidate, Option, allocate, faithfulness
 from codectx.catalog import outlines
-from codectx.glossary import RARE_AT_MOST, glossary_text
+from codectx.glossary import RARE_AT_MOST, glossary_text, is_identifier
 from codectx.model.targets import get_target
 from codectx.profiles import get_profile
 from codectx.reduced import ReducedPage, reduced_modes, reduced_page, scaled_line_map
@@ -159,7 +159,7 @@ def _merged(ranges: Iterable[FileRange]) -> tuple[FileRange, ...]:
 
 
 def rare_strings(store: Store, paths_of: Mapping[int, list[str]]) -> dict[str, list[tuple[str, int, str]]]:
-    """path -> [(path, line, string)] for exact-string candidates found in at most RARE_AT_MOST lines overall.
+    """path -> [(path, line, string)] for every exact value, and long identifiers in at most RARE_AT_MOST lines.
 
     `paths_of` maps the generation's catalog ids to its paths holding that content."""
     found: list[tuple[str, int, str]] = []
@@ -171,7 +171,7 @@ def rare_strings(store: Store, paths_of: Mapping[int, list[str]]) -> dict[str, l
         occurrences[text] += 1
     by_path: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
     for entry in sorted(found):
-        if occurrences[entry[2]] <= RARE_AT_MOST:
+        if occurrences[entry[2]] <= RARE_AT_MOST or not is_identifier(entry[2]):
             by_path[entry[0]].append(entry)
     return by_path
 

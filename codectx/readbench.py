@@ -61,13 +61,13 @@ UNANSWERED = "?"
 INSTRUCTIONS = """\
 Each task shows one page image of source code rendered by codectx and asks one question about it. \
 Answer from the image alone. On a page, a header row names each file; the small number at the left \
-of a row is that line's number in its file; a row that starts with ↪ continues the line above it (a \
+of a row is that line's number in its file; a row that starts with » continues the line above it (a \
 long line wrapped onto the next row); runs of blank lines may be shortened or left out, and the line \
 numbers show the gaps.
 
 Answer with the answer only: no explanation, no code fences.
 - transcribe: the requested lines in order, one source line per line of your answer, joined with \
-newlines. Leave out line numbers and ↪ marks; join a wrapped line's rows into one line. Indentation \
+newlines. Leave out line numbers and » marks; join a wrapped line's rows into one line. Indentation \
 and the width of runs of spaces are not scored; every other character is.
 - line: that one line, by the same rules.
 - locate: the line number only, as digits.

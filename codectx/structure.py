@@ -17,7 +17,7 @@ import tree_sitter
 
 from codectx.render.highlight import tree_sitter_source
 
-STRUCTURE_VERSION = 2  # 2: parsed as the highlighter parses (no final newline, lone surrogates kept)
+STRUCTURE_VERSION = 3  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble
 
 # pygments alias (codectx.languages) -> grammar name.
 GRAMMAR_BY_LANGUAGE = {

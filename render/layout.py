@@ -15,7 +15,7 @@ from codectx.render.fonts import DEFAULT_FONT, cell_metrics
 from codectx.render.highlight import StyledLine
 from codectx.render.theme import INK_GUTTER, INK_HEADER, INK_MARK
 
-WRAP_MARK = "↪"
+WRAP_MARK = "»"  # in every page font (↪ is not in Source Code Pro)
 HEADER_FILL = "━"
 CONTINUATION_FILL = "┄"
 

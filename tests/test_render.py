@@ -53,3 +53,41 @@ def test_raster_is_a_deterministic_palette_png(stdlib):
     # Ink covers a plausible share of the page: text is there, the page is not a solid block.
     dark = (np.asarray(image.convert("L")) < 128).mean()
     assert 0.01 < dark < 0.3
+
+
+def _contrast(ink: tuple[int, int, int], background: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(ink), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_every_ink_line_numbers_included_reads_at_small_text_contrast():
+    from codectx.render.theme import INK_GUTTER, LIGHT
+
+    assert _contrast(LIGHT.inks[INK_GUTTER], LIGHT.background) >= 4.5
+    assert all(_contrast(ink, LIGHT.background) >= 4.5 for ink in LIGHT.inks)
+
+
+def test_layout_marks_are_glyphs_of_every_page_font():
+    """A mark the font lacks is drawn as its missing-glyph box (the wrap mark once was)."""
+    from PIL import Image, ImageDraw
+
+    from codectx.render.fonts import DEFAULT_FONT, load_face
+    from codectx.render.layout import CONTINUATION_FILL, HEADER_FILL, WRAP_MARK
+
+    face = load_face(DEFAULT_FONT, 24)
+
+    def drawn(char: str) -> bytes:
+        image = Image.new("L", (32, 32), 0)
+        ImageDraw.Draw(image).text((2, 2), char, font=face, fill=255)
+        return image.tobytes()
+
+    missing = drawn("\ue000")  # a private-use code point no font draws
+    assert drawn("\ue001") == missing  # the comparison can tell
+    for mark in (WRAP_MARK, HEADER_FILL, CONTINUATION_FILL):
+        assert drawn(mark) != missing, mark
