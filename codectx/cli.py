@@ -51,9 +51,19 @@ def _store_dir(args: argparse.Namespace) -> Path | None:
 def run_index(args: argparse.Namespace) -> int:
     root = _root(args)
     with make_reporter() as reporter:
-        summary = index_repository(root, target=args.target, store_dir=_store_dir(args), reporter=reporter)
+        summary = index_repository(
+            root, target=args.target, store_dir=_store_dir(args), reporter=reporter, layout=_layout_overrides(args)
+        )
     _emit(summary, args, by_module=False)
     return 0
+
+
+def _layout_overrides(args: argparse.Namespace) -> dict[str, int]:
+    names = ("font_px", "line_height", "columns")
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    if overrides and not args.store:
+        raise UsageError("--font-px, --line-height and --columns build a trial index: name its folder with --store")
+    return overrides
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -529,7 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("index", run_index, "Index the repository: scan, render pages, publish a new generation.")
+    index_cmd = add("index", run_index, "Index the repository: scan, render pages, publish a new generation.")
+    trial = "for a trial of another density, in the --store folder it names (default: the target's measured layout)"
+    index_cmd.add_argument("--font-px", type=int, metavar="PX", help=f"font size, {trial}")
+    index_cmd.add_argument("--line-height", type=int, metavar="PX", help=f"row height, {trial}")
+    index_cmd.add_argument("--columns", type=int, metavar="N", help=f"columns per page, {trial}")
     add("stats", run_stats, "Per-module files, lines, text tokens, pages, vision tokens and ratio.")
     pages = add("pages", run_pages, "Write one module's page PNGs and pages.json (line map).", json_flag=False)
     pages.add_argument("--module", "-m", required=True, help="module name, as `codectx stats` lists it")

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
@@ -279,11 +279,14 @@ def index_repository(
     workers: int | None = None,
     sources: SourceCache | None = None,
     links: LinkGraph | None = None,
+    layout: Mapping[str, int] | None = None,
 ) -> IndexSummary:
     """Bring the index for `target` up to date with the tree under `root`.
 
     `sources` and `links` (kept by a long-running caller such as the watcher, for one store) make the scan
     re-read only changed files and the reference graph link again only the files a change can affect.
+    `layout` overrides fields of the target's page layout (font_px, line_height, columns): for trials of
+    other densities, in a store of their own.
     """
     started = time.perf_counter()
     root = root.resolve()
@@ -291,7 +294,7 @@ def index_repository(
         raise NotADirectoryError(f"{root} is not a directory")
     store_dir = store_dir or default_store_dir(root)
     reporter = reporter or SilentReporter()
-    profile = get_profile(target)
+    profile = get_profile(target, **(layout or {}))
     workers = default_workers() if workers is None else workers
     preload_workers()
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from codectx.fidelity import Score, edit_distance, normalise
 from codectx.model.targets import DEFAULT_TARGET, TARGETS
+from codectx.pack import pack_basis
 from codectx.render.layout import LayoutSettings
 from codectx.store import FileRow, NoIndexError, PageRow, Store, default_store_dir
 
@@ -76,6 +77,10 @@ If you cannot read something, write "?" as the answer; answer every task.
 
 A complete answer set is a folder holding answers.json: one JSON object mapping every task id to its \
 answer as a string, e.g. {"t001": "first line\\nsecond line", "t002": "42"}.
+"""
+GLOSSARY_NOTE = """
+A task may name a text file beside its image: the exact strings that come with that page's module \
+(as `path:line  string`). Use the image and that text together.
 """
 
 
@@ -480,10 +485,17 @@ def export_benchmark(
     tasks_per_page: int = DEFAULT_TASKS_PER_PAGE,
     seed: int = DEFAULT_SEED,
     modules: Sequence[str] | None = None,
+    kinds: Sequence[str] = TASK_KINDS,
+    with_glossary: bool = False,
 ) -> ExportSummary:
-    """Write a benchmark of `pages` pages of the current `target` generation into `out`."""
+    """Write a benchmark of `pages` pages of the current `target` generation into `out`.
+
+    `kinds` limits the task kinds asked. `with_glossary` gives each page the exact-string text that a
+    pack sends beside its module's pages (codectx.glossary), as a text file the reader may read."""
     if pages < 1 or tasks_per_page < 1:
         raise BenchmarkError("--pages and --tasks-per-page must be at least 1")
+    if not kinds or set(kinds) - set(TASK_KINDS):
+        raise BenchmarkError(f"--kinds takes some of {', '.join(TASK_KINDS)}")
     if (out / TASKS_DIR).exists() or (out / KEY_FILE).exists():
         raise BenchmarkError(f"{out} already holds a benchmark: choose another --out or remove it")
     generation = store.require_generation(target)
@@ -517,10 +529,10 @@ def export_benchmark(
         maker = _TaskMaker(
             lines, sources, files, secret_lines, tab_size, random.Random(f"{seed}:{page.module}:{page.page_no}")
         )
-        planned = [TASK_KINDS[i % len(TASK_KINDS)] for i in range(tasks_per_page)]
+        planned = [kinds[i % len(kinds)] for i in range(tasks_per_page)]
         page_tasks = _PageTasks(page, lines)
         for kind in planned:
-            for attempt in TASK_KINDS[TASK_KINDS.index(kind) :] + TASK_KINDS[: TASK_KINDS.index(kind)]:
+            for attempt in [*kinds[kinds.index(kind) :], *kinds[: kinds.index(kind)]]:
                 task = maker.make(attempt)
                 if task is not None:
                     page_tasks.tasks.append(task)
@@ -531,12 +543,14 @@ def export_benchmark(
         raise BenchmarkError("no page of the index shows a line a task can ask about")
     ordinal = {m.name: m.ordinal for m in store.modules(generation.id)}
     chosen.sort(key=lambda p: (ordinal.get(p.page.module, 0), p.page.module, p.page.page_no))
-    return _write(out, store, target, generation.id, layout, chosen)
+    glossaries = {m.row.name: m.glossary for m in pack_basis(store, generation.id).modules} if with_glossary else None
+    return _write(out, store, target, generation.id, layout, chosen, glossaries)
 
 
 def _write(
-    out: Path, store: Store, target: str, generation: int, layout: LayoutSettings | None, chosen: list[_PageTasks]
-) -> ExportSummary:
+    out: Path, store: Store, target: str, generation: int, layout: LayoutSettings | None, chosen: list[_PageTasks],
+    glossaries: dict[str, str] | None = None,
+) -> ExportSummary:  # fmt: skip
     images = out / TASKS_DIR / "pages"
     images.mkdir(parents=True, exist_ok=True)
     tasks: list[dict[str, Any]] = []
@@ -555,14 +569,22 @@ def _write(
             "image": image, "module": page.module, "page": page.page_no, "blob": page.blob,
             "lines": [[s.path, s.line, s.text] for s in page_tasks.lines],
         })  # fmt: skip
+        text: dict[str, str] = {}
+        if glossaries is not None:
+            text = {"text": f"text/page-{number:03d}.txt"}
+            (out / TASKS_DIR / "text").mkdir(exist_ok=True)
+            glossary = glossaries.get(page.module) or f"No exact strings are listed for {page.module}.\n"
+            (out / TASKS_DIR / text["text"]).write_text(glossary, encoding="utf-8")
         for task in page_tasks.tasks:
             task_id = f"t{len(tasks) + 1:03d}"
-            tasks.append({"id": task_id, "image": image, "kind": task["kind"], "question": task.pop("question")})
+            question = task.pop("question")
+            tasks.append({"id": task_id, "image": image, **text, "kind": task["kind"], "question": question})
             key_tasks.append({"id": task_id, "image": image, **task})
     page_tokens = chosen[0].page.vision_tokens
     layout_key = layout.key() if layout else ""
     header = {"version": FORMAT_VERSION, "target": target, "layout": layout_key, "page_tokens": page_tokens}
-    manifest = header | {"instructions": INSTRUCTIONS, "tasks": tasks}
+    instructions = INSTRUCTIONS + (GLOSSARY_NOTE if glossaries is not None else "")
+    manifest = header | {"instructions": instructions, "tasks": tasks}
     key = header | {"generation": generation, "pages": key_pages, "tasks": key_tasks}
     (out / TASKS_DIR / TASKS_FILE).write_text(
         json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -862,6 +884,11 @@ def add_readbench_command(commands: argparse._SubParsersAction[argparse.Argument
     export.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"sample seed (default: {DEFAULT_SEED})")
     export.add_argument("--store", help="index folder (default: <root>/.codectx)")
     export.add_argument("--module", "-m", action="append", metavar="M", help="sample only this module (repeatable)")
+    export.add_argument("--kinds", metavar="K,K", help=f"task kinds to ask (default: {','.join(TASK_KINDS)})")
+    export.add_argument(
+        "--with-glossary", action="store_true",
+        help="give each page the exact strings a pack sends beside it, as a text file",
+    )  # fmt: skip
     export.add_argument("--json", action="store_true", help="print machine-readable JSON")
     export.set_defaults(handler=run_export)
     score_help = "Score ANSWERS_DIR/answers.json against DIR/key.json; also write ANSWERS_DIR/score.json."
@@ -896,7 +923,8 @@ def run_export(args: argparse.Namespace) -> int:
         try:
             summary = export_benchmark(
                 store, args.target, Path(args.out).expanduser(), pages=args.pages, tasks_per_page=args.tasks_per_page,
-                seed=args.seed, modules=args.module,
+                seed=args.seed, modules=args.module, kinds=args.kinds.split(",") if args.kinds else TASK_KINDS,
+                with_glossary=args.with_glossary,
             )  # fmt: skip
         except BenchmarkError as error:
             raise _usage_error(str(error)) from None

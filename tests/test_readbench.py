@@ -12,8 +12,10 @@ import pytest
 
 from codectx.cli import main
 from codectx.indexer import index_repository
+from codectx.pack import pack_basis
 from codectx.readbench import (
     TASK_KINDS,
+    BenchmarkError,
     clean_value,
     content_score,
     export_benchmark,
@@ -345,3 +347,22 @@ def test_lines_with_masked_secrets_are_never_value_questions(make_repo, tmp_path
     key = _key(tmp_path / "bench")
     assert key["tasks"] and not [t for t in key["tasks"] if t["kind"] == "value"]
     assert "Zk8pQ2vmW9xR4tLs" not in json.dumps(key)  # the key holds the masked text that the page shows
+
+
+def test_export_can_ask_one_kind_and_give_each_page_its_glossary(indexed: tuple[Path, Path], tmp_path: Path) -> None:
+    """--kinds value --with-glossary: value questions only, each beside the exact strings a pack sends for its
+    page's module (what a reader of a pack has: pages plus that text)."""
+    _, store_dir = indexed
+    with Store.open(store_dir, create=False) as store:
+        export_benchmark(store, "claude", tmp_path / "b", pages=2, tasks_per_page=3, seed=1, kinds=("value",),
+                         with_glossary=True)  # fmt: skip
+        glossaries = {m.row.name: m.glossary for m in pack_basis(store, store.require_generation("claude").id).modules}
+        with pytest.raises(BenchmarkError, match="--kinds"):
+            export_benchmark(store, "claude", tmp_path / "c", kinds=("guess",))
+    manifest = json.loads((tmp_path / "b" / "tasks" / "tasks.json").read_text())
+    assert {t["kind"] for t in manifest["tasks"]} == {"value"} and "text file" in manifest["instructions"]
+    for page in _key(tmp_path / "b")["pages"]:
+        texts = {t["text"] for t in manifest["tasks"] if t["image"] == page["image"]}
+        assert len(texts) == 1
+        written = (tmp_path / "b" / "tasks" / texts.pop()).read_text()
+        assert written == (glossaries[page["module"]] or f"No exact strings are listed for {page['module']}.\n")
