@@ -71,7 +71,13 @@ def exact_candidates(text: str) -> list[tuple[int, str]]:
 
 
 def glossary_text(module: str, entries: Iterable[tuple[str, int, str]]) -> str:
-    """The exact-text item for one module: one `path:line  string` per entry."""
-    lines = [f"Exact strings in {module} (the pages may misread them):"]
-    lines += [f"{path}:{line}  {string}" for path, line, string in entries]
+    """The exact-text item for one module: each file's path once, then one `line  string` per entry
+    (a path repeated on every line would cost more tokens than the strings themselves)."""
+    lines = [f"Exact strings in {module} (the pages may misread them), as line number and string per file:"]
+    current = None
+    for path, line, string in entries:
+        if path != current:
+            lines.append(f"{path}:")
+            current = path
+        lines.append(f"{line}  {string}")
     return "\n".join(lines) + "\n"

@@ -183,7 +183,8 @@ def test_glossary_lists_rare_exact_strings_of_paged_modules(make_repo, tmp_path:
         (7, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
         (10, "checksum_with_an_unusually_long_descriptive_name"),
     ):
-        assert f"keys/ids.py:{line}  {string}" in glossary.text
+        assert f"\n{line}  {string}\n" in glossary.text
+    assert glossary.text.count("keys/ids.py:\n") == 1  # each path once, above its lines
     assert "helper_1" not in glossary.text and glossary.tokens == count_tokens(glossary.text)
 
 
