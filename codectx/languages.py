@@ -10,6 +10,8 @@ from pygments.util import ClassNotFound
 # Extensions whose language depends on content (C or Objective-C headers, Perl or Prolog, ...).
 AMBIGUOUS_SUFFIXES = frozenset({".h", ".m", ".pl", ".inc", ".v", ".fs", ".ts", ".cls"})
 TEXT = "text"
+# File names pygments gets wrong (it reads go.mod as Modula-2), with linguist's names for them.
+LANGUAGE_BY_NAME = {"go.mod": "go-mod", "go.work": "go-work", "go.sum": "go-sum", "go.work.sum": "go-sum"}
 
 
 def _suffix_key(path: str) -> str:
@@ -30,6 +32,9 @@ def _lexer_alias_by_name(key: str) -> str | None:
 
 def detect_language(path: str, text: str) -> str | None:
     """A pygments lexer alias for the file ('python', 'js', ...), 'text' for plain text."""
+    named = LANGUAGE_BY_NAME.get(path.rpartition("/")[2])
+    if named is not None:
+        return named
     key = _suffix_key(path)
     if key in AMBIGUOUS_SUFFIXES:
         try:

@@ -17,7 +17,8 @@ import tree_sitter
 
 from codectx.render.highlight import tree_sitter_source
 
-STRUCTURE_VERSION = 3  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble
+STRUCTURE_VERSION = 4  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
+# 4: JavaScript member assignments, exports and getters; Rust tests defined by macros
 
 # pygments alias (codectx.languages) -> grammar name.
 GRAMMAR_BY_LANGUAGE = {
@@ -31,6 +32,8 @@ HEADER_GRAMMAR = "cpp"  # .h files pygments calls objective-c are almost always 
 
 # Kinds whose function members are methods.
 CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "impl", "enum", "record", "union"})
+# Kinds whose bodies run code: what they assign to an object's member is local, not an API.
+LOCAL_SCOPES = frozenset({"function", "method", "property"})
 
 _JS_DEFINITIONS = """
 (function_declaration name: (identifier) @name) @definition.function
@@ -39,6 +42,48 @@ _JS_DEFINITIONS = """
 (method_definition name: (_) @name) @definition.method
 (variable_declarator name: (identifier) @name
   value: [(arrow_function) (function_expression) (generator_function) (class)]) @definition.function
+(assignment_expression
+  left: (member_expression object: (member_expression property: (property_identifier) @_proto)
+    property: (property_identifier) @name)
+  right: [(arrow_function) (function_expression) (generator_function)]
+  (#eq? @_proto "prototype")) @definition.method
+(assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
+  right: [(arrow_function) (function_expression) (generator_function) (class)]
+  (#not-eq? @_obj "exports")) @definition.member
+(assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
+  (#eq? @_obj "exports")) @definition.variable
+(assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
+  right: [(arrow_function) (function_expression) (generator_function) (class)]
+  (#eq? @_obj "exports")) @definition.function
+(assignment_expression
+  left: (member_expression object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+    property: (property_identifier) @name)
+  (#eq? @_m "module") (#eq? @_e "exports")) @definition.variable
+(assignment_expression
+  left: (member_expression object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+    property: (property_identifier) @name)
+  right: [(arrow_function) (function_expression) (generator_function) (class)]
+  (#eq? @_m "module") (#eq? @_e "exports")) @definition.function
+(assignment_expression
+  left: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+  right: [(function_expression name: (identifier) @name) (class name: (_) @name)]
+  (#eq? @_m "module") (#eq? @_e "exports")) @definition.function
+(assignment_expression
+  left: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+  right: (object (pair key: [(property_identifier) @name (string (string_fragment) @name)]) @definition.variable)
+  (#eq? @_m "module") (#eq? @_e "exports"))
+(assignment_expression
+  left: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
+  right: (object (pair key: [(property_identifier) @name (string (string_fragment) @name)]
+    value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
+  (#eq? @_m "module") (#eq? @_e "exports"))
+(call_expression
+  arguments: (arguments . [(identifier) (member_expression) (this)] . (string (string_fragment) @name)
+    . [(function_expression) (arrow_function)] .)
+  (#match? @name "^[A-Za-z_$][A-Za-z0-9_$]*$")) @definition.property
+(call_expression function: (member_expression property: (property_identifier) @_define)
+  arguments: (arguments . (_) . (string (string_fragment) @name) . (object) .)
+  (#eq? @_define "defineProperty")) @definition.property
 """
 _JS_IMPORTS = """
 (import_statement source: (string (string_fragment) @import))
@@ -118,6 +163,12 @@ SPECS: dict[str, LanguageSpec] = {
         (macro_definition name: (identifier) @name) @definition.macro
         (const_item name: (identifier) @name) @definition.constant
         (static_item name: (identifier) @name) @definition.constant
+        (source_file (expression_statement (macro_invocation macro: (identifier) @_macro
+          (token_tree . (identifier) @name)) @definition.test) (#match? @_macro "[Tt]est"))
+        (source_file (macro_invocation macro: (identifier) @_macro
+          (token_tree . (identifier) @name)) @definition.test (#match? @_macro "[Tt]est"))
+        (declaration_list (macro_invocation macro: (identifier) @_macro
+          (token_tree . (identifier) @name)) @definition.test (#match? @_macro "[Tt]est"))
         """,
         "(use_declaration argument: (_) @import)",
         ("identifier", "type_identifier", "field_identifier"),
@@ -293,8 +344,10 @@ def _definitions(compiled: _Compiled, root: Any) -> list[tuple[int, int, str, st
             continue
         key = (node.start_byte, node.end_byte)
         start, end = _lines(node)
-        # A node matched by two patterns (a Rust function in an impl) keeps its first kind.
-        found.setdefault(key, (node.start_byte, -node.end_byte, kind, name, start, end))
+        # A node matched by two patterns (a Rust function in an impl) keeps its first kind, unless
+        # that was the catch-all `variable` (an exported value that turns out to be a function).
+        if key not in found or (found[key][2] == "variable" and kind != "variable"):
+            found[key] = (node.start_byte, -node.end_byte, kind, name, start, end)
     return sorted(found.values())
 
 
@@ -311,6 +364,10 @@ def _nest(definitions: list[tuple[int, int, str, str, int, int]]) -> tuple[Symbo
             kind = "method"
         elif kind == "variable" and parent >= 0:
             continue
+        elif kind == "member":  # `obj.name = function`: a method of obj, unless a function body sets it
+            if parent >= 0 and symbols[parent].kind in LOCAL_SCOPES:
+                continue
+            kind = "method"
         symbols.append(Symbol(kind, name, start, end, parent))
         open_ends.append((end_byte, len(symbols) - 1))
     return tuple(symbols)

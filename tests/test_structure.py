@@ -33,6 +33,36 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, str, int, int, str | None]], list
         ],
         ["./io.js", "path"],
     ),
+    "routes.js": (
+        "javascript",
+        [
+            ("method", "status", 6, 10, None),
+            ("method", "sendFile", 12, 14, None),
+            ("function", "normalize", 16, 18, None),
+            ("variable", "etag", 20, 20, None),
+            ("function", "parse", 21, 21, None),
+            ("function", "Store", 23, 25, None),
+            ("method", "lookup", 27, 29, None),
+            ("property", "fresh", 31, 33, None),
+            ("property", "stale", 35, 37, None),
+        ],
+        [],
+    ),
+    "helpers.js": (
+        "javascript",
+        [("function", "quote", 2, 4, None), ("method", "trim", 5, 7, None), ("variable", "limit", 8, 8, None)],
+        [],
+    ),
+    "macro_tests.rs": (
+        "rust",
+        [
+            ("module", "macros", 2, 2, None),
+            ("test", "r16", 4, 6, None),
+            ("test", "ignore_hidden", 8, 10, None),
+            ("function", "helper", 12, 14, None),
+        ],
+        [],
+    ),
     "shapes.ts": (
         "typescript",
         [
@@ -177,3 +207,19 @@ def test_broken_source_still_outlines_what_parses() -> None:
     assert shape is not None
     assert {"ok", "Later"} <= {s.name for s in shape.symbols}
     assert outline("empty.py", "python", "") == Outline("python", (), (), ())
+
+
+def test_go_module_files_are_not_modula2() -> None:
+    assert detect_language("go.mod", "module example.com/x\n\ngo 1.22\n") == "go-mod"
+    assert detect_language("tools/go.work", "go 1.22\n\nuse ./a\n") == "go-work"
+    assert detect_language("go.sum", "example.com/x v1.0.0 h1:abc=\n") == "go-sum"
+    assert detect_language("lib/parser.mod", "MODULE Parser;\nEND Parser.\n") == "modula2"
+
+
+def test_find_symbol_lands_on_member_assignments() -> None:
+    """`res.sendFile = function ...` is found by its name, at the line that assigns it."""
+    from codectx.mcp_server.symbols import SymbolIndex
+
+    index = SymbolIndex({"lib/routes.js": outline_of("routes.js")})
+    assert [d.label() for d in index.find("sendFile")] == ["lib/routes.js:12-14 method sendFile"]
+    assert [d.start_line for d in index.find("fresh")] == [31]
