@@ -183,6 +183,15 @@ def default_store_dir(root: Path) -> Path:
     return root / STORE_DIRNAME
 
 
+def keep_out_of_git(directory: Path) -> None:
+    """A `.gitignore` of `*` in the index folder: git status and commits never list the index, whatever the
+    repository's own ignore files say (git reads it even though it ignores the file itself)."""
+    marker = directory / ".gitignore"
+    if not marker.exists():
+        with contextlib.suppress(OSError):
+            write_atomically(marker, b"# codectx index: derived data, rebuilt by `codectx index`\n*\n")
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -262,6 +271,8 @@ class Store:
         if not create and not db_path.exists():
             raise NoIndexError(f"no index at {directory}: run `codectx index` in the repository first")
         directory.mkdir(parents=True, exist_ok=True)
+        if create:
+            keep_out_of_git(directory)
         connection = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
