@@ -50,6 +50,7 @@ from codectx.model.targets import DEFAULT_TARGET
 from codectx.rescan import SourceCache
 from codectx.scan import IGNORE_FILE_NAMES, IgnoreRules
 from codectx.store import StoreError, default_store_dir
+from codectx.wording import plural
 
 DEFAULT_DEBOUNCE = 0.1  # seconds of quiet after the last event before an update starts
 MAX_BATCH_DELAY = 2.0  # a continuous stream of events still publishes at least this often
@@ -93,11 +94,12 @@ class UpdateReport:
 
     def describe(self) -> str:
         if not self.published:
-            return f"generation {self.generation} unchanged ({self.changed_paths} paths seen, {self.seconds:.2f}s)"
-        modules = "module" if self.modules_rendered == 1 else "modules"
+            seen = plural(self.changed_paths, "path")
+            return f"generation {self.generation} unchanged ({seen} seen, {self.seconds:.2f}s)"
         return (
-            f"generation {self.generation}: {self.changed_paths} paths changed, {self.files_read} files read, "
-            f"{self.modules_rendered} {modules} re-rendered ({self.pages_rendered} pages) in {self.seconds:.2f}s"
+            f"generation {self.generation}: {plural(self.changed_paths, 'path')} changed, "
+            f"{plural(self.files_read, 'file')} read, {plural(self.modules_rendered, 'module')} re-rendered "
+            f"({plural(self.pages_rendered, 'page')}) in {self.seconds:.2f}s"
         )
 
     def as_json(self) -> dict[str, object]:
@@ -202,6 +204,7 @@ class Watcher:
         self._handler = _Dispatch(self._on_event)
         self._observer: BaseObserver | None = None
         self._watches: dict[str, ObservedWatch] = {}
+        self._covered = 0  # directories the native watches cover (a recursive watch covers its subtree)
 
         self._cond = threading.Condition()
         self._pending: set[str] = set()
@@ -258,7 +261,21 @@ class Watcher:
 
     @property
     def watched_directories(self) -> int:
+        """Native watches held (a recursive one covers a whole subtree); 0 when polling."""
         return len(self._watches)
+
+    @property
+    def covered_directories(self) -> int:
+        """Directories the native watches cover; 0 when polling."""
+        return self._covered if self._watches else 0
+
+    def describe_start(self) -> dict[str, object]:
+        """What the watcher watches, for its start line: root, store, target, mode and watches."""
+        return {
+            "watching": str(self.root), "store": str(self.store_dir), "target": self.target, "mode": self.mode,
+            "watches": self.watched_directories, "directories": self.covered_directories,
+            "poll_interval": self.poll_interval if self.mode == "polling" else None,
+        }  # fmt: skip
 
     # --- observers ------------------------------------------------------------------------------
 
@@ -325,8 +342,9 @@ class Watcher:
             except RuntimeError as error:  # no thread for another emitter
                 self._fall_back_to_polling(f"cannot add another watch ({error})")
                 return
+        self._covered = _watched_directories(wanted, sizes)
         # A recursive watch skips subdirectories the kernel refuses to watch, silently: count what it holds.
-        if _short_of(_watched_directories(wanted, sizes)) and _short_of(self._directories_to_watch()):
+        if _short_of(self._covered) and _short_of(self._directories_to_watch()):
             self._fall_back_to_polling(WATCH_LIMIT)
 
     def _directories_to_watch(self) -> int:

@@ -414,12 +414,30 @@ def test_watch_command_prints_updates_and_stops_on_sigterm(stdlib_copy, tmp_path
     assert process.stdout is not None and process.stderr is not None
     assert "generation 1:" in process.stdout.readline()
     (repo / "json" / "tool.py").write_text("TOOL = 1\n")
-    assert "generation 2: 1 paths changed, 1 files read" in process.stdout.readline()
+    assert "generation 2: 1 path changed, 1 file read, 1 module re-rendered" in process.stdout.readline()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=TIMEOUT) == 0
     assert "watching" in process.stderr.read()
     with Image.open(next((store_dir / "pages").rglob("*.png"))) as image:
         assert image.format == "PNG"
+
+
+def test_watch_start_line_says_in_text_what_json_says(make_repo, tmp_path):
+    from codectx.cli import _watch_start_line
+
+    repo = make_repo({"pkg/a.py": "A = 1\n", "pkg/sub/b.py": "B = 2\n", "c.py": "C = 3\n"})
+    for polling in (False, True):
+        with Watcher(repo, "claude", tmp_path / f"store-{polling}", polling=polling, poll_interval=0.5) as watcher:
+            facts = json.loads(_watch_start_line(watcher, as_json=True))
+            text = _watch_start_line(watcher, as_json=False)
+        assert facts["watching"] == str(repo.resolve()) and facts["target"] == "claude"
+        assert text.startswith(f"codectx: watching {facts['watching']} (") and f"target {facts['target']}" in text
+        if polling:
+            assert facts["mode"] == "polling" and "polling every 0.5s" in text
+        else:  # one recursive watch may cover several directories: both counts, in both forms
+            assert facts["mode"] == "native" and facts["directories"] == 3
+            watches = "1 watch" if facts["watches"] == 1 else f"{facts['watches']} watches"
+            assert f"native events, {watches} covering 3 directories" in text
 
 
 def test_watch_command_rejects_bad_arguments(tmp_path, capsys):
