@@ -49,7 +49,7 @@ page-example: $(VENV)/.core
 	rm -rf $(EXAMPLE)/repo/json/__pycache__
 	$(BIN)/codectx index $(EXAMPLE)/repo --target claude
 	$(BIN)/codectx pages $(EXAMPLE)/repo --target claude --module json --out $(EXAMPLE)/pages
-	cp $(EXAMPLE)/pages/page-000.png docs/page-example.png
+	cp $(EXAMPLE)/pages/page-001.png docs/page-example.png
 
 clean:
 	rm -rf $(VENV) .codectx .pytest_cache .mypy_cache .ruff_cache

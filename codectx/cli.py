@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import shutil
 import signal
 import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, NoReturn
 
 from codectx import __version__
 from codectx.fidelity import ENGINES as FIDELITY_ENGINES
@@ -26,17 +26,31 @@ from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
 from codectx.readbench import add_readbench_command
 from codectx.secrets import ALLOWLIST_NAME
-from codectx.store import NoIndexError, Store, StoreError, default_store_dir, is_disk_full
+from codectx.store import GenerationRow, NoIndexError, Store, StoreError, default_store_dir, is_disk_full
+from codectx.tables import print_table
+from codectx.wording import plural
+
+if TYPE_CHECKING:
+    from codectx.watch import Watcher
 
 Handler = Callable[[argparse.Namespace], int]
+# Commands whose positionals are a repository path and then a pattern or question.
+PATH_THEN_TEXT = {"search": "pattern", "query": "question"}
 
 
 class UsageError(Exception):
     """A problem the user can fix; printed without a traceback, exit status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose complaints are one `codectx: error:` line, like every other mistake."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"codectx: error: {message} (`{self.prog} --help` lists the arguments)\n")
+
+
 def _root(args: argparse.Namespace) -> Path:
-    root = Path(args.path).expanduser()
+    root = Path(args.path or ".").expanduser()
     if not root.exists():
         raise UsageError(f"{root} does not exist")
     if not root.is_dir():
@@ -45,15 +59,43 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def _store_dir(args: argparse.Namespace) -> Path | None:
-    return Path(args.store).expanduser().resolve() if getattr(args, "store", None) else None
+    if not getattr(args, "store", None):
+        return None
+    store = Path(args.store).expanduser().resolve()
+    if store.exists() and not store.is_dir():
+        raise UsageError(f"--store {args.store} is a file: name the folder that holds (or will hold) the index")
+    return store
+
+
+def _writable_store(args: argparse.Namespace, root: Path) -> Path:
+    """The index folder of a command that writes one, created now: a folder that cannot be made is the user's
+    to fix (a read-only place, a parent that is a file), said in one line."""
+    store = _store_dir(args) or default_store_dir(root)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the index folder {store}: {error.strerror or error}") from None
+    return store
+
+
+def _output_dir(value: str, option: str = "--out") -> Path:
+    """An output folder the command may create (or reuse); a file or an impossible place is refused."""
+    out = Path(value).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {value} is a file: name a folder (it is created when missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the folder {out} ({option}): {error.strerror or error}") from None
+    return out
 
 
 def run_index(args: argparse.Namespace) -> int:
     root = _root(args)
+    layout = _layout_overrides(args)
+    store = _writable_store(args, root)
     with make_reporter() as reporter:
-        summary = index_repository(
-            root, target=args.target, store_dir=_store_dir(args), reporter=reporter, layout=_layout_overrides(args)
-        )
+        summary = index_repository(root, target=args.target, store_dir=store, reporter=reporter, layout=layout)
     _emit(summary, args, by_module=False)
     return 0
 
@@ -67,9 +109,22 @@ def _layout_overrides(args: argparse.Namespace) -> dict[str, int]:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    """The current generation as `codectx index` published it; builds nothing."""
+    from codectx.scan import Skipped
+
     root = _root(args)
-    with make_reporter() as reporter:
-        summary = index_repository(root, target=args.target, store_dir=_store_dir(args), reporter=reporter)
+    started = time.perf_counter()
+    with _open_index(args, root) as store:
+        generation = _generation(store, args, root)
+        modules = store.modules(generation.id)
+        summary = IndexSummary(
+            root=root, store_dir=store.directory, target=generation.target, generation=generation.id,
+            files=sum(m.files for m in modules), modules=len(modules), pages=sum(m.pages for m in modules),
+            text_tokens=sum(m.text_tokens for m in modules), vision_tokens=sum(m.vision_tokens for m in modules),
+            skipped=[Skipped(path, reason) for path, reason in store.skipped(generation.id)], by_module=modules,
+            modules_rendered=0, pages_rendered=0, seconds=time.perf_counter() - started, published=False,
+            secrets=store.secrets(generation.id),
+        )  # fmt: skip
     _emit(summary, args, by_module=True)
     return 0
 
@@ -125,39 +180,39 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
     if args.json:
         print(json.dumps(summary_json(summary, by_module), indent=2))
         return
-    console = Console()
+    title = f"codectx · {summary.root.name} · target {summary.target}"
     if by_module:
-        table = Table(title=f"codectx · {escape(summary.root.name)} · target {summary.target}")
-        for column in ("module", "files", "lines", "text tokens", "pages", "vision tokens", "ratio"):
-            table.add_column(column, justify="left" if column == "module" else "right")
+        rows = []
         for m in summary.by_module:
             ratio = f"{m.text_tokens / m.vision_tokens:.2f}x" if m.vision_tokens else "-"
-            numbers = (str(m.files), f"{m.lines:,}", f"{m.text_tokens:,}", str(m.pages), f"{m.vision_tokens:,}", ratio)
-            table.add_row(escape(m.name), *numbers)
-        console.print(table)
+            rows.append((m.name, str(m.files), f"{m.lines:,}", f"{m.text_tokens:,}", str(m.pages),
+                         f"{m.vision_tokens:,}", ratio))  # fmt: skip
+        headers = ("module", "files", "lines", "text tokens", "pages", "vision tokens", "ratio")
+        print_table(title, [(c, "left" if c == "module" else "right") for c in headers], rows)
     secrets = _secret_locations(summary)
     if by_module and secrets:
-        found = Table(title="secrets masked in pages and text")
-        for column in ("path", "lines", "kind"):
-            found.add_column(column, justify="right" if column == "lines" else "left")
-        for path, first, last, kind in _line_runs(secrets):
-            found.add_row(escape(path), str(first) if first == last else f"{first}-{last}", kind)
-        console.print(found)
+        runs = [(path, str(first) if first == last else f"{first}-{last}", kind)
+                for path, first, last, kind in _line_runs(secrets)]  # fmt: skip
+        print_table("secrets masked in pages and text", [("path", "left"), ("lines", "right"), ("kind", "left")], runs)
     allowed = _secret_locations(summary, allowed=True)
     if by_module and allowed:
-        console.print(f"{len(allowed)} detected lines left visible by {ALLOWLIST_NAME}; `codectx secrets` lists them")
-    totals = Table(title=None if by_module else f"codectx · {escape(summary.root.name)} · target {summary.target}")
-    columns = ("files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "secrets", "rendered",
-               "time")  # fmt: skip
-    for column in columns:
-        totals.add_column(column, justify="right")
-    totals.add_row(
+        print(f"{plural(len(allowed), 'detected line')} left visible by {ALLOWLIST_NAME}; `codectx secrets` lists them")
+    columns = ["files", "modules", "pages", "text tokens", "vision tokens", "ratio", "skipped", "secrets"]
+    totals = [
         str(summary.files), str(summary.modules), str(summary.pages), f"{summary.text_tokens:,}",
         f"{summary.vision_tokens:,}", f"{summary.ratio:.2f}x", str(len(summary.skipped)), str(len(secrets)),
-        f"{summary.pages_rendered} pages", f"{summary.seconds:.2f}s",
-    )  # fmt: skip
-    console.print(totals)
-    console.print(f"index: {summary.store_dir / 'index.sqlite'} (generation {summary.generation})")
+    ]  # fmt: skip
+    if not by_module:  # what this run of `codectx index` did
+        columns += ["rendered", "time"]
+        totals += [plural(summary.pages_rendered, "page"), f"{summary.seconds:.2f}s"]
+    print_table(None if by_module else title, [(c, "right") for c in columns], [totals])
+    if summary.skipped:
+        print_table(
+            f"not indexed: {plural(len(summary.skipped), 'file')}",
+            [("path", "left"), ("reason", "left")],
+            [(s.path, s.reason) for s in summary.skipped],
+        )
+    print(f"index: {summary.store_dir / 'index.sqlite'} (generation {summary.generation})")
 
 
 def _open_index(args: argparse.Namespace, root: Path) -> Store:
@@ -165,13 +220,34 @@ def _open_index(args: argparse.Namespace, root: Path) -> Store:
     try:
         return Store.open(store_dir, create=False)
     except NoIndexError:
-        raise UsageError(f"no index in {store_dir}: run `codectx index {root}` first") from None
+        raise UsageError(f"no index in {store_dir}: run `{_index_command(args, root)}` to build it") from None
+
+
+def _index_command(args: argparse.Namespace, root: Path) -> str:
+    """The `codectx index` command that builds the index this command reads."""
+    store = f" --store {_store_dir(args)}" if getattr(args, "store", None) else ""
+    return f"codectx index {_quoted(str(root))} --target {args.target}{store}"
+
+
+def _quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _generation(store: Store, args: argparse.Namespace, root: Path) -> GenerationRow:
+    """The current generation of --target; a missing one is the user's to build, never built here."""
+    generation = store.current_generation(args.target)
+    if generation is None:
+        raise UsageError(f"no index for target {args.target} in {store.directory}: run "
+                         f"`{_index_command(args, root)}` to build it")  # fmt: skip
+    return generation
 
 
 def run_secrets(args: argparse.Namespace) -> int:
     root = _root(args)
     with _open_index(args, root) as store:
-        spans = store.secrets(store.require_generation(args.target).id)
+        spans = store.secrets(_generation(store, args, root).id)
     rows = sorted({(path, s.line, s.kind, s.fingerprint, s.allowed) for path, s in spans})
     if args.json:
         listing = [
@@ -189,33 +265,77 @@ def run_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _module(store: Store, generation: int, value: str, root: Path) -> str:
+    """The module --module names: a module name, or a file or folder path (relative to the repository root,
+    or to the current folder when it exists there) that resolves to one module."""
+    from codectx.modules import AmbiguousFolderError, resolve_module
+
+    names = [m.name for m in store.modules(generation)]
+    module_of = {f.path: f.module for f in store.files(generation)}
+    candidates = [value]
+    on_disk = Path(value).expanduser()
+    if on_disk.exists():
+        with_root = on_disk.resolve()
+        if with_root == root or with_root.is_relative_to(root):
+            candidates.append(with_root.relative_to(root).as_posix())
+    try:
+        for candidate in candidates:
+            found = resolve_module(candidate, names, module_of)
+            if found is not None:
+                return found
+    except AmbiguousFolderError as error:
+        raise UsageError(str(error)) from None
+    close = [n for n in names if value.lower() in n.lower()][:10]
+    hint = f"did you mean: {', '.join(close)}?" if close else "`codectx modules` lists every module and its files"
+    raise UsageError(f"{value!r} is neither a module nor an indexed file or folder: {hint}")
+
+
 def run_pages(args: argparse.Namespace) -> int:
     root = _root(args)
     with _open_index(args, root) as store:
-        generation = store.require_generation(args.target)
-        names = [m.name for m in store.modules(generation.id)]
-        if args.module not in names:
-            close = [n for n in names if args.module.lower() in n.lower()][:10]
-            hint = f"; did you mean: {', '.join(close)}" if close else "; `codectx stats` lists modules"
-            raise UsageError(f"unknown module {args.module!r}{hint}")
-        out = Path(args.out).expanduser()
-        out.mkdir(parents=True, exist_ok=True)
+        generation = _generation(store, args, root)
+        module = _module(store, generation.id, args.module, root)
+        out = _output_dir(args.out)
         listing = []
-        for page in store.module_pages(generation.id, args.module):
-            name = f"page-{page.page_no:03d}.png"
+        for page in store.module_pages(generation.id, module):
+            number = page.page_no + 1
+            name = f"page-{number:03d}.png"
             shutil.copyfile(store.pages.path_for(page.blob), out / name)
             listing.append(
                 {
-                    "file": name, "page": page.page_no, "sha256": page.blob,
+                    "file": name, "page": number, "sha256": page.blob,
                     "width": page.width, "height": page.height, "vision_tokens": page.vision_tokens,
                     "first": {"path": page.first_path, "line": page.first_line},
                     "last": {"path": page.last_path, "line": page.last_line},
                     "line_map": json.loads(page.line_map),
                 }
             )  # fmt: skip
-    manifest = {"module": args.module, "target": args.target, "generation": generation.id, "pages": listing}
+    manifest = {"module": module, "target": args.target, "generation": generation.id, "pages": listing}
     (out / "pages.json").write_text(json.dumps(manifest, indent=1))
-    print(f"{len(listing)} pages of {args.module} written to {out}")
+    print(f"{plural(len(listing), 'page')} of {module} written to {out}")
+    return 0
+
+
+def run_modules(args: argparse.Namespace) -> int:
+    root = _root(args)
+    with _open_index(args, root) as store:
+        generation = _generation(store, args, root)
+        modules = store.modules(generation.id)
+        files: dict[str, list[str]] = {m.name: [] for m in modules}
+        for row in store.files(generation.id):
+            files.setdefault(row.module, []).append(row.path)
+    if args.json:
+        listing = [
+            {"module": m.name, "directory": m.directory, "files": files[m.name], "lines": m.lines, "pages": m.pages,
+             "text_tokens": m.text_tokens, "vision_tokens": m.vision_tokens}
+            for m in modules
+        ]  # fmt: skip
+        print(json.dumps({"target": generation.target, "generation": generation.id, "modules": listing}, indent=2))
+        return 0
+    for m in modules:
+        print(f"{m.name}  ({plural(m.files, 'file')}, {plural(m.lines, 'line')}, {plural(m.pages, 'page')})")
+        for path in files[m.name]:
+            print(f"  {path}")
     return 0
 
 
@@ -224,54 +344,83 @@ def run_show(args: argparse.Namespace) -> int:
 
     root = _root(args)
     with _open_index(args, root) as store:
-        out = Path(args.out).expanduser() if args.out else store.directory / "gallery" / args.target
+        _generation(store, args, root)
+        out = _output_dir(args.out) if args.out else store.directory / "gallery" / args.target
         index = write_gallery(store, args.target, out.resolve())
     print(index)
     return 0
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from codectx.pack import build_pack, summary_json, write_pack
+    from codectx.pack import build_pack, pack_basis, summary_json, write_pack
+    from codectx.pack_floor import smallest_budget
 
     root = _root(args)
     if args.budget <= 0:
         raise UsageError(f"--budget must be a positive number of tokens, not {args.budget}")
     with _open_index(args, root) as store:
-        pack = build_pack(store, args.target, args.budget, query=args.query)
+        generation = _generation(store, args, root).id
+        basis = pack_basis(store, generation)
+        pack = build_pack(store, args.target, args.budget, query=args.query, generation=generation, basis=basis)
+        floor = smallest_budget(basis)
+        if floor is not None and all(item.representation == "omitted" for item in pack.items):
+            raise UsageError(
+                f"--budget {args.budget:,} is below the smallest useful budget of this index: {floor.describe()}"
+            )
+        out = _output_dir(args.out) if args.out else store.directory / "pack" / args.target
         try:
-            manifest = write_pack(pack, Path(args.out).expanduser())
+            manifest = write_pack(pack, out)
         except FileExistsError as error:
             raise UsageError(str(error)) from None
     if args.json:
         print(json.dumps(summary_json(pack) | {"manifest": str(manifest)}, indent=2))
         return 0
-    table = Table(title=f"codectx pack · {escape(root.name)} · target {pack.target} · budget {pack.budget:,}")
-    for column in ("module", "as", "tokens", "relevance"):
-        table.add_column(column, justify="left" if column in ("module", "as") else "right")
-    for item in pack.items:
-        if item.representation != "omitted":
-            table.add_row(
-                escape(item.module), item.representation.replace("_", " "), f"{item.tokens:,}", f"{item.relevance:.2f}"
-            )
-    console = Console()
-    console.print(table)
+    rows = [
+        (item.module, item.representation.replace("_", " "), f"{item.tokens:,}", f"{item.relevance:.2f}")
+        for item in pack.items
+        if item.representation != "omitted"
+    ]
+    title = f"codectx pack · {root.name} · target {pack.target} · budget {pack.budget:,}"
+    print_table(title, [("module", "left"), ("as", "left"), ("tokens", "right"), ("relevance", "right")], rows)
     omitted = sum(1 for item in pack.items if item.representation == "omitted")
-    console.print(f"{pack.total_tokens:,} of {pack.budget:,} tokens; {omitted} modules omitted; manifest: {manifest}")
+    print(f"{pack.total_tokens:,} of {pack.budget:,} tokens; {plural(omitted, 'module')} omitted")
+    print(f"pack written to {manifest.parent} (manifest: {manifest})")
     return 0
+
+
+def _check_limit(args: argparse.Namespace) -> None:
+    if args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {args.limit}")
+
+
+def _text_after_path(args: argparse.Namespace, what: str) -> str:
+    """The pattern or question; a lone argument that names a folder is a repository whose `what` is missing."""
+    text: str = getattr(args, what)
+    folder = Path(text).expanduser()
+    here = (_store_dir(args) or default_store_dir(Path.cwd())) / "index.sqlite"
+    if args.path is None and folder.is_dir() and (default_store_dir(folder).is_dir() or not here.exists()):
+        raise UsageError(
+            f"the {what} is missing: `codectx {args.command} {_quoted(text)} {what.upper()}` reads the index of "
+            f"{text}; to look for the text {text!r} in the current folder, run "
+            f"`codectx {args.command} . {_quoted(text)}`"
+        )
+    return text
 
 
 def run_query(args: argparse.Namespace) -> int:
     from codectx.relevance import rank
 
+    question = _text_after_path(args, "question")
+    _check_limit(args)
     root = _root(args)
     with _open_index(args, root) as store:
-        generation = store.require_generation(args.target).id
-        ranking = rank(store, generation, args.question)
+        generation = _generation(store, args, root).id
+        ranking = rank(store, generation, question)
     modules, symbols = ranking.modules[: args.limit], ranking.symbols[: args.limit]
     files = ranking.files[: args.limit]
     if args.json:
         data = {
-            "query": args.question, "terms": list(ranking.terms), "target": args.target, "generation": generation,
+            "query": question, "terms": list(ranking.terms), "target": args.target, "generation": generation,
             "modules": [
                 {"module": m.module, "score": m.score, "path": m.path, "line": m.line, "reason": m.reason}
                 for m in modules
@@ -290,6 +439,10 @@ def run_query(args: argparse.Namespace) -> int:
     print("modules:")
     for number, m in enumerate(modules, start=1):
         print(f"{number:>3}. {m.module}  {m.path}:{m.line}  ({m.score:.2f}) {m.reason}")
+    if files:
+        print("files:")
+        for number, f in enumerate(files, start=1):
+            print(f"{number:>3}. {f.path}:{f.line}  ({f.score:.2f}) {f.reason}")
     if symbols:
         print("symbols:")
         for s in symbols:
@@ -300,23 +453,25 @@ def run_query(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     from codectx.search import SearchError, search
 
+    pattern = _text_after_path(args, "pattern")
+    _check_limit(args)
     root = _root(args)
     with _open_index(args, root) as store:
-        generation = store.require_generation(args.target).id
+        generation = _generation(store, args, root).id
         try:
-            hits = list(itertools.islice(search(store, generation, args.pattern, regex=args.regex), args.limit + 1))
+            hits = list(itertools.islice(search(store, generation, pattern, regex=args.regex), args.limit + 1))
         except SearchError as error:
             raise UsageError(str(error)) from None
     more = len(hits) > args.limit
     hits = hits[: args.limit]
     if args.json:
         listing = [{"path": h.path, "line": h.line, "text": h.text, "masked": h.masked} for h in hits]
-        print(json.dumps({"pattern": args.pattern, "regex": args.regex, "hits": listing, "truncated": bool(more)}))
+        print(json.dumps({"pattern": pattern, "regex": args.regex, "hits": listing, "truncated": bool(more)}))
         return 0
     for hit in hits:
         print(f"{hit.path}:{hit.line}:{' ' if hit.masked else ''}{hit.text}")
     if more:
-        print(f"codectx: stopped after {args.limit} hits (--limit)", file=sys.stderr)
+        print(f"codectx: stopped after {plural(args.limit, 'hit')} (--limit)", file=sys.stderr)
     return 0 if hits else 1
 
 
@@ -373,16 +528,13 @@ def run_encode(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    table = Table(title=f"codectx encode · {escape(root.name)} · {encoded.model}")
-    for column in ("modules", "pages", "encoded", "reused", "vision tokens", "hidden", "device", "time"):
-        table.add_column(column, justify="right")
-    table.add_row(
+    columns = ("modules", "pages", "encoded", "reused", "vision tokens", "hidden", "device", "time")
+    row = (
         str(len(encoded.modules)), str(encoded.pages), str(encoded.encoded), str(encoded.reused),
         f"{encoded.tokens:,}", str(encoded.hidden_size), f"{encoded.device} {encoded.dtype}", f"{encoded.seconds:.2f}s",
     )  # fmt: skip
-    console = Console()
-    console.print(table)
-    console.print(f"embeddings: {encoded.cache_dir} (revision {encoded.revision})")
+    print_table(f"codectx encode · {root.name} · {encoded.model}", [(c, "right") for c in columns], [row])
+    print(f"embeddings: {encoded.cache_dir} (revision {encoded.revision})")
     return 0
 
 
@@ -425,8 +577,16 @@ def run_watch(args: argparse.Namespace) -> int:
     if args.debounce < 0 or args.poll_interval <= 0:
         raise UsageError("--debounce must be >= 0 and --poll-interval > 0 (seconds)")
 
+    closed = threading.Event()  # the reader of stdout went away: stop quietly
+
     def report(update: UpdateReport) -> None:
-        print(json.dumps(update.as_json()) if args.json else update.describe(), flush=True)
+        if closed.is_set():
+            return
+        try:
+            print(json.dumps(update.as_json()) if args.json else update.describe(), flush=True)
+        except BrokenPipeError:
+            closed.set()
+            watcher.stop()
 
     watcher = Watcher(
         root, args.target, _store_dir(args), debounce=args.debounce, polling=args.poll,
@@ -435,17 +595,31 @@ def run_watch(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         watcher.start()
-        how = f"{watcher.watched_directories} directories" if watcher.mode == "native" else "polling"
-        print(f"codectx: watching {root} ({how}, target {args.target}); Ctrl-C stops", file=sys.stderr, flush=True)
+        print(_watch_start_line(watcher, args.json), file=sys.stderr, flush=True)
         watcher.stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:
         watcher.stop()
         signal.signal(signal.SIGTERM, previous)
+    if closed.is_set():
+        raise BrokenPipeError
     if watcher.failure is not None:
         raise watcher.failure
     return 0
+
+
+def _watch_start_line(watcher: Watcher, as_json: bool) -> str:
+    """What is watched, as the updates are printed: a JSON object with --json, else a sentence."""
+    facts = watcher.describe_start()
+    if as_json:
+        return json.dumps(facts)
+    if facts["mode"] == "native":
+        how = (f"native events, {plural(watcher.watched_directories, 'watch', 'watches')} covering "
+               f"{plural(watcher.covered_directories, 'directory')}")  # fmt: skip
+    else:
+        how = f"polling every {watcher.poll_interval:g}s"
+    return f"codectx: watching {watcher.root} ({how}; target {watcher.target}); Ctrl-C stops"
 
 
 def run_fidelity(args: argparse.Namespace) -> int:
@@ -464,18 +638,17 @@ def run_fidelity(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
         return 0
-    console = Console()
-    title = f"codectx fidelity · {escape(root.name)} · {profile.name} · {report.engine} · {profile.layout.key()}"
-    table = Table(title=title)
-    for column in ("module", "page", "rows", "chars", "char accuracy", "ceiling", "text tokens"):
-        table.add_column(column, justify="left" if column == "module" else "right")
-    for page in report.pages:
-        table.add_row(
-            escape(page.module), str(page.page_no), str(page.rows), f"{page.score.chars:,}",
+    title = f"codectx fidelity · {root.name} · {profile.name} · {report.engine} · {profile.layout.key()}"
+    columns = ("module", "page", "rows", "chars", "char accuracy", "ceiling", "text tokens")
+    rows = [
+        (
+            page.module, str(page.page_no + 1), str(page.rows), f"{page.score.chars:,}",
             f"{page.score.accuracy:.2%}", f"{page.ceiling.accuracy:.2%}", f"{page.text_tokens:,}",
-        )  # fmt: skip
-    console.print(table)
-    console.print(
+        )
+        for page in report.pages
+    ]  # fmt: skip
+    print_table(title, [(c, "left" if c == "module" else "right") for c in columns], rows)
+    print(
         f"char accuracy {report.char_accuracy:.2%} · ceiling {report.ceiling:.2%} · "
         f"relative {report.relative_accuracy:.2%} · {report.text_tokens:,} text tokens / "
         f"{report.vision_tokens:,} vision tokens = {report.ratio:.2f}x"
@@ -516,7 +689,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="codectx", description="Render a repository into dense, indexed page images for coding assistants."
     )
     parser.add_argument("--version", action="version", version=f"codectx {__version__}")
@@ -527,7 +700,8 @@ def build_parser() -> argparse.ArgumentParser:
         path_help: str = "repository root (default: .)", target: str = DEFAULT_TARGET,
     ) -> argparse.ArgumentParser:  # fmt: skip
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("path", nargs="?", default=".", help=path_help)
+        # search and query: None tells a path given from one left out (see _text_after_path)
+        sub.add_argument("path", nargs="?", default=None if name in PATH_THEN_TEXT else ".", help=path_help)
         sub.add_argument(
             "--target", "-t", default=target, choices=sorted(TARGETS), metavar="T",
             help=f"target model whose vision-token rule sizes the pages (default: {target}; "
@@ -546,7 +720,10 @@ def build_parser() -> argparse.ArgumentParser:
     index_cmd.add_argument("--columns", type=int, metavar="N", help=f"columns per page, {trial}")
     add("stats", run_stats, "Per-module files, lines, text tokens, pages, vision tokens and ratio.")
     pages = add("pages", run_pages, "Write one module's page PNGs and pages.json (line map).", json_flag=False)
-    pages.add_argument("--module", "-m", required=True, help="module name, as `codectx stats` lists it")
+    pages.add_argument(
+        "--module", "-m", required=True,
+        help="module name as `codectx modules` lists it, or a file or folder path: the module that holds it",
+    )  # fmt: skip
     pages.add_argument("--out", "-o", required=True, help="output folder")
     show = add("show", run_show, "Write a static HTML gallery of every module's pages and print its path.",
                json_flag=False)  # fmt: skip
@@ -554,15 +731,20 @@ def build_parser() -> argparse.ArgumentParser:
     pack = add("pack", run_pack, "Fit the repository into a token budget: text, pages, reduced pages or outlines.")
     pack.add_argument("--budget", "-b", type=int, required=True, metavar="N", help="tokens (text plus vision)")
     pack.add_argument("--query", "-q", help="what the pack is for; more relevant modules stay more faithful")
-    pack.add_argument("--out", "-o", required=True, help="output folder (manifest.json, pages/, text/)")
+    pack.add_argument(
+        "--out", "-o", help="output folder for manifest.json, pages/ and text/ (default: <store>/pack/<target>)"
+    )
+    add("modules", run_modules, "List the modules of the index, each with its files.")
     add("secrets", run_secrets, "List every detected secret (masked or allowlisted) with its allowlist entry.")
     query = add("query", run_query, "Rank modules, files and symbols for a question, with path:line and a reason.")
     query.add_argument("question", help="a question or a few words, e.g. 'where are redirects followed'")
-    query.add_argument("--limit", type=int, default=10, metavar="N", help="results per list (default: 10)")
+    query.add_argument("--limit", type=int, default=10, metavar="N", help="results per list, 1 or more (default: 10)")
     search_cmd = add("search", run_search, "Exact, grep-like search of the indexed files: path:line:text.")
     search_cmd.add_argument("pattern", help="a fixed string (or a Python regular expression with --regex)")
     search_cmd.add_argument("--regex", "-E", action="store_true", help="treat PATTERN as a regular expression")
-    search_cmd.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N hits (default: 1000)")
+    search_cmd.add_argument(
+        "--limit", type=int, default=1000, metavar="N", help="at most N hits, N >= 1 (default: 1000)"
+    )
     serve_help = "Serve the index to coding assistants over MCP (stdio; streamable HTTP with --http)."
     serve_cmd = add("serve", run_serve, serve_help, json_flag=False)
     serve_cmd.add_argument("--http", action="store_true", help="speak streamable HTTP instead of stdio")
@@ -637,9 +819,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options may come before, between or after the positionals of every command.
+
+    argparse alone hands the positionals out in the order it meets them, so in `search ROOT --regex PATTERN`
+    an optional ROOT followed by an option would take the place of PATTERN; commands without subcommands of
+    their own are parsed with all their options first, then their positionals.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    position = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = subparsers.choices.get(words[position]) if position is not None else None
+    if position != 0 or command is None or any(isinstance(a, argparse._SubParsersAction) for a in command._actions):
+        return parser.parse_args(words)
+    args: argparse.Namespace = command.parse_intermixed_args(words[1:])
+    args.command = words[0]
+    return args
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the reader has gone, and the flush at exit must not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests capture output)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `codectx stats | head -1`: the reader has what it wanted; that is no error.
+        _silence_stdout()
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     try:
         handler: Handler = args.handler
         return handler(args)
@@ -647,7 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"codectx: error: {error}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.OperationalError) as error:
-        if not is_disk_full(error):
+        if isinstance(error, BrokenPipeError) or not is_disk_full(error):
             raise
         print(f"codectx: error: the disk is full ({error}); the last published index is intact", file=sys.stderr)
         return 1

@@ -403,7 +403,7 @@ class PageFidelity:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "module": self.module, "page": self.page_no, "rows": self.rows, "chars": self.score.chars,
+            "module": self.module, "page": self.page_no + 1, "rows": self.rows, "chars": self.score.chars,
             "char_accuracy": round(self.score.accuracy, 4), "ceiling": round(self.ceiling.accuracy, 4),
             "text_tokens": self.text_tokens,
         }  # fmt: skip

@@ -15,7 +15,7 @@ The root directory's module is named "." .
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from codectx.scan import SourceFile
@@ -95,3 +95,38 @@ def group_modules(
             first = chunk[0].path.rpartition("/")[2]
             modules.append(Module(f"{name}[{first}..]", directory, tuple(chunk)))
     return modules
+
+
+class AmbiguousFolderError(LookupError):
+    """A folder whose files belong to several modules: the message names them."""
+
+    def __init__(self, folder: str, modules: list[str]) -> None:
+        shown = ", ".join(modules[:10]) + (f" and {len(modules) - 10} more" if len(modules) > 10 else "")
+        super().__init__(f"the folder {folder} holds files of {len(modules)} modules ({shown}): name one of them")
+        self.modules = modules
+
+
+def resolve_module(value: str, modules: Sequence[str], module_of: Mapping[str, str]) -> str | None:
+    """The module `value` names: a module name, or a file or folder path relative to the root.
+
+    `module_of` maps every indexed file path to its module. A file names its module; a folder names
+    the one module its indexed files belong to (AmbiguousFolderError when they belong to several).
+    None when `value` is neither a module, an indexed file nor a folder holding one.
+    """
+    if value in modules:
+        return value
+    path = "/".join(part for part in value.strip().split("/") if part not in ("", "."))
+    if not path:
+        return "." if "." in modules else _folder_module(".", "", module_of)
+    if path in modules:
+        return path
+    if path in module_of:
+        return module_of[path]
+    return _folder_module(path, path + "/", module_of)
+
+
+def _folder_module(folder: str, prefix: str, module_of: Mapping[str, str]) -> str | None:
+    inside = sorted({module for path, module in module_of.items() if path.startswith(prefix)})
+    if len(inside) > 1:
+        raise AmbiguousFolderError(folder, inside)
+    return inside[0] if inside else None

@@ -100,7 +100,7 @@ def _embed_module(
         for page, vectors in zip(batch, vectors_per_page, strict=True):
             if vectors.shape[0] != page.vision_tokens:
                 raise EncoderError(
-                    f"{module} page {page.page_no}: {vectors.shape[0]} vision tokens, "
+                    f"{module} page {page.page_no + 1}: {vectors.shape[0]} vision tokens, "
                     f"but the index costs it {page.vision_tokens}"
                 )
             embeddings[page.blob] = vectors

@@ -217,6 +217,8 @@ def test_the_index_completes_over_all_of_it(make_repo, tmp_path, capsys):
     os.mkfifo(repo / "pipe")
     os.symlink("/etc", repo / "etc")
     (repo / "bad\nname.py").write_text(PY)
+    assert main(["index", str(repo), "--store", str(tmp_path / "store")]) == 0
+    capsys.readouterr()
     assert main(["stats", str(repo), "--store", str(tmp_path / "store"), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     reasons = {s["path"]: s["reason"] for s in stats["skipped"]}

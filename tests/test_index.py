@@ -81,6 +81,8 @@ def test_cli_json_outputs(stdlib_copy, tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data.keys() >= JSON_KEYS
     assert {"path": "blob.bin", "reason": "binary"} in data["skipped"]
+    assert main(["index", str(repo), "--target", "gpt-4o"]) == 0
+    capsys.readouterr()
     assert main(["stats", str(repo), "--json", "--target", "gpt-4o"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["target"] == "gpt-4o" and stats["by_module"][0]["module"] == "json"
@@ -100,7 +102,8 @@ def test_cli_json_outputs(stdlib_copy, tmp_path, capsys):
 def test_cli_tables_show_names_with_brackets_verbatim(make_repo, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # wide enough that no cell wraps
     repo = make_repo({"pkg[red]/app.py": "def main():\n    return 1\n" * 300})  # big enough to be a module
-    assert main(["stats", str(repo)]) == 0  # stats indexes first when there is no index
+    assert main(["index", str(repo)]) == 0
+    assert main(["stats", str(repo)]) == 0
     assert "pkg[red]" in capsys.readouterr().out  # not taken for rich markup
 
 
