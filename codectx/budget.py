@@ -13,8 +13,12 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# How much of a module an option conveys, most faithful first.
-FAITHFULNESS = {"text": 1.0, "pages": 0.85, "reduced_pages": 0.85, "outline": 0.15, "omitted": 0.0}
+# How much of a module an option conveys, most faithful first. Pages: a hosted Claude model, reading
+# unseen code blind on claude pages, got 99.9% of the characters and every line number and value
+# right, with the glossary's exact strings beside the pages (docs/READERS.md); text keeps an edge
+# for editing. The pages' share is what tilts a pack towards covering every module before it
+# upgrades the most relevant to text.
+FAITHFULNESS = {"text": 1.0, "pages": 0.97, "reduced_pages": 0.97, "outline": 0.15, "omitted": 0.0}
 # Legibility falls faster than the pixel count: a reduced page at scale s conveys pages x s**3.
 REDUCED_EXPONENT = 3
 # Every module keeps a little worth, so a large budget is spent on the least relevant too.
