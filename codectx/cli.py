@@ -111,6 +111,7 @@ def _layout_overrides(args: argparse.Namespace) -> dict[str, int]:
 def run_stats(args: argparse.Namespace) -> int:
     """The current generation as `codectx index` published it; builds nothing."""
     from codectx.scan import Skipped
+    from codectx.structure import outline_coverage
 
     root = _root(args)
     started = time.perf_counter()
@@ -125,7 +126,17 @@ def run_stats(args: argparse.Namespace) -> int:
             modules_rendered=0, pages_rendered=0, seconds=time.perf_counter() - started, published=False,
             secrets=store.secrets(generation.id),
         )  # fmt: skip
+        coverage = outline_coverage((f.path, f.language) for f in store.files(generation.id))
+    if args.json:
+        print(json.dumps({**summary_json(summary, by_module=True), "outlines": coverage.as_json()}, indent=2))
+        return 0
     _emit(summary, args, by_module=True)
+    if coverage.without:
+        print_table(
+            f"no outline: {plural(len(coverage.without), 'file')} of {summary.files} (no grammar for the language)",
+            [("path", "left"), ("language", "left")],
+            list(coverage.without),
+        )
     return 0
 
 

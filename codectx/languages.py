@@ -10,8 +10,13 @@ from pygments.util import ClassNotFound
 # Extensions whose language depends on content (C or Objective-C headers, Perl or Prolog, ...).
 AMBIGUOUS_SUFFIXES = frozenset({".h", ".m", ".pl", ".inc", ".v", ".fs", ".ts", ".cls"})
 TEXT = "text"
-# File names pygments gets wrong (it reads go.mod as Modula-2), with linguist's names for them.
-LANGUAGE_BY_NAME = {"go.mod": "go-mod", "go.work": "go-work", "go.sum": "go-sum", "go.work.sum": "go-sum"}
+# File names pygments gets wrong (it reads go.mod as Modula-2), with linguist's names for what it lacks.
+LANGUAGE_BY_NAME = {
+    "go.mod": "go-mod", "go.work": "go-work", "go.sum": "go-sum", "go.work.sum": "go-sum",
+    "Containerfile": "docker", "CMakeLists.txt": "cmake",
+}  # fmt: skip
+# Suffixes pygments gives to a rarer language: .pm is a Perl module far more often than Promela.
+LANGUAGE_BY_SUFFIX = {".pm": "perl"}
 
 
 def _suffix_key(path: str) -> str:
@@ -36,6 +41,8 @@ def detect_language(path: str, text: str) -> str | None:
     if named is not None:
         return named
     key = _suffix_key(path)
+    if key in LANGUAGE_BY_SUFFIX:
+        return LANGUAGE_BY_SUFFIX[key]
     if key in AMBIGUOUS_SUFFIXES:
         try:
             return str(get_lexer_for_filename(path.rpartition("/")[2], text[:4000]).aliases[0])

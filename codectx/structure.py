@@ -1,234 +1,36 @@
 """Structure: one file -> outline (definitions, imports, referenced identifiers) with tree-sitter.
 
-Grammars come from the official wheels (tree_sitter_python, ...). Each language has a definitions
-query (`@definition.<kind>` on the whole node, `@name` on its name), an imports query and a list of
-identifier node types counted as references. Files in other languages get no outline.
+Grammars come from the official wheels (tree_sitter_python, ...); codectx.grammars maps languages to
+them and holds each one's definitions query (`@definition.<kind>` on the whole node, `@name` on its
+name), imports query and identifier node types counted as references. Files in other languages get
+no outline.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import tree_sitter
 
+from codectx.grammars import (
+    CLASS_LIKE,
+    GRAMMAR_BY_LANGUAGE,
+    HEADER_GRAMMAR,
+    LOCAL_SCOPES,
+    SPECS,
+    LanguageSpec,
+    grammar_module,
+)
 from codectx.render.highlight import tree_sitter_source
 
-STRUCTURE_VERSION = 4  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
-# 4: JavaScript member assignments, exports and getters; Rust tests defined by macros
-
-# pygments alias (codectx.languages) -> grammar name.
-GRAMMAR_BY_LANGUAGE = {
-    "python": "python", "python3": "python", "py": "python",
-    "javascript": "javascript", "js": "javascript", "jsx": "javascript",
-    "typescript": "typescript", "ts": "typescript", "tsx": "tsx",
-    "go": "go", "rust": "rust", "java": "java", "c": "c", "cpp": "cpp",
-    "ruby": "ruby", "csharp": "c_sharp",
-}  # fmt: skip
-HEADER_GRAMMAR = "cpp"  # .h files pygments calls objective-c are almost always C or C++ headers
-
-# Kinds whose function members are methods.
-CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "impl", "enum", "record", "union"})
-# Kinds whose bodies run code: what they assign to an object's member is local, not an API.
-LOCAL_SCOPES = frozenset({"function", "method", "property"})
-
-_JS_DEFINITIONS = """
-(function_declaration name: (identifier) @name) @definition.function
-(generator_function_declaration name: (identifier) @name) @definition.function
-(class_declaration name: (_) @name) @definition.class
-(method_definition name: (_) @name) @definition.method
-(variable_declarator name: (identifier) @name
-  value: [(arrow_function) (function_expression) (generator_function) (class)]) @definition.function
-(assignment_expression
-  left: (member_expression object: (member_expression property: (property_identifier) @_proto)
-    property: (property_identifier) @name)
-  right: [(arrow_function) (function_expression) (generator_function)]
-  (#eq? @_proto "prototype")) @definition.method
-(assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
-  right: [(arrow_function) (function_expression) (generator_function) (class)]
-  (#not-eq? @_obj "exports")) @definition.member
-(assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
-  (#eq? @_obj "exports")) @definition.variable
-(assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
-  right: [(arrow_function) (function_expression) (generator_function) (class)]
-  (#eq? @_obj "exports")) @definition.function
-(assignment_expression
-  left: (member_expression object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
-    property: (property_identifier) @name)
-  (#eq? @_m "module") (#eq? @_e "exports")) @definition.variable
-(assignment_expression
-  left: (member_expression object: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
-    property: (property_identifier) @name)
-  right: [(arrow_function) (function_expression) (generator_function) (class)]
-  (#eq? @_m "module") (#eq? @_e "exports")) @definition.function
-(assignment_expression
-  left: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
-  right: [(function_expression name: (identifier) @name) (class name: (_) @name)]
-  (#eq? @_m "module") (#eq? @_e "exports")) @definition.function
-(assignment_expression
-  left: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
-  right: (object (pair key: [(property_identifier) @name (string (string_fragment) @name)]) @definition.variable)
-  (#eq? @_m "module") (#eq? @_e "exports"))
-(assignment_expression
-  left: (member_expression object: (identifier) @_m property: (property_identifier) @_e)
-  right: (object (pair key: [(property_identifier) @name (string (string_fragment) @name)]
-    value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
-  (#eq? @_m "module") (#eq? @_e "exports"))
-(call_expression
-  arguments: (arguments . [(identifier) (member_expression) (this)] . (string (string_fragment) @name)
-    . [(function_expression) (arrow_function)] .)
-  (#match? @name "^[A-Za-z_$][A-Za-z0-9_$]*$")) @definition.property
-(call_expression function: (member_expression property: (property_identifier) @_define)
-  arguments: (arguments . (_) . (string (string_fragment) @name) . (object) .)
-  (#eq? @_define "defineProperty")) @definition.property
-"""
-_JS_IMPORTS = """
-(import_statement source: (string (string_fragment) @import))
-(export_statement source: (string (string_fragment) @import))
-(call_expression function: (identifier) @_fn arguments: (arguments . (string (string_fragment) @import))
-  (#eq? @_fn "require"))
-"""
-_TS_DEFINITIONS = (
-    _JS_DEFINITIONS
-    + """
-(abstract_class_declaration name: (type_identifier) @name) @definition.class
-(interface_declaration name: (type_identifier) @name) @definition.interface
-(type_alias_declaration name: (type_identifier) @name) @definition.type
-(enum_declaration name: (identifier) @name) @definition.enum
-(internal_module name: (_) @name) @definition.namespace
-(function_signature name: (identifier) @name) @definition.function
-(method_signature name: (_) @name) @definition.method
-(abstract_method_signature name: (_) @name) @definition.method
-"""
-)
-_C_DEFINITIONS = """
-(function_definition declarator: (_) @declarator) @definition.function
-(struct_specifier name: (type_identifier) @name body: (_)) @definition.struct
-(union_specifier name: (type_identifier) @name body: (_)) @definition.union
-(enum_specifier name: (type_identifier) @name body: (_)) @definition.enum
-(type_definition declarator: (type_identifier) @name) @definition.type
-(preproc_def name: (identifier) @name) @definition.macro
-(preproc_function_def name: (identifier) @name) @definition.macro
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class LanguageSpec:
-    definitions: str
-    imports: str
-    identifiers: tuple[str, ...]
-
-
-SPECS: dict[str, LanguageSpec] = {
-    "python": LanguageSpec(
-        """
-        (class_definition name: (identifier) @name) @definition.class
-        (function_definition name: (identifier) @name) @definition.function
-        (module (expression_statement (assignment left: (identifier) @name) @definition.variable))
-        """,
-        """
-        (import_statement name: (dotted_name) @import)
-        (import_statement name: (aliased_import name: (dotted_name) @import))
-        (import_from_statement) @from_import
-        """,
-        ("identifier",),
-    ),
-    "javascript": LanguageSpec(_JS_DEFINITIONS, _JS_IMPORTS, ("identifier", "property_identifier")),
-    "typescript": LanguageSpec(_TS_DEFINITIONS, _JS_IMPORTS, ("identifier", "property_identifier", "type_identifier")),
-    "tsx": LanguageSpec(_TS_DEFINITIONS, _JS_IMPORTS, ("identifier", "property_identifier", "type_identifier")),
-    "go": LanguageSpec(
-        """
-        (function_declaration name: (identifier) @name) @definition.function
-        (method_declaration name: (field_identifier) @name) @definition.method
-        (type_spec name: (type_identifier) @name) @definition.type
-        (const_spec name: (identifier) @name) @definition.constant
-        """,
-        "(import_spec path: (_) @import)",
-        ("identifier", "type_identifier", "field_identifier", "package_identifier"),
-    ),
-    "rust": LanguageSpec(
-        """
-        (struct_item name: (type_identifier) @name) @definition.struct
-        (enum_item name: (type_identifier) @name) @definition.enum
-        (union_item name: (type_identifier) @name) @definition.union
-        (type_item name: (type_identifier) @name) @definition.type
-        (trait_item name: (type_identifier) @name) @definition.trait
-        (impl_item type: (_) @name) @definition.impl
-        (function_item name: (identifier) @name) @definition.function
-        (function_signature_item name: (identifier) @name) @definition.function
-        (mod_item name: (identifier) @name) @definition.module
-        (macro_definition name: (identifier) @name) @definition.macro
-        (const_item name: (identifier) @name) @definition.constant
-        (static_item name: (identifier) @name) @definition.constant
-        (source_file (expression_statement (macro_invocation macro: (identifier) @_macro
-          (token_tree . (identifier) @name)) @definition.test) (#match? @_macro "[Tt]est"))
-        (source_file (macro_invocation macro: (identifier) @_macro
-          (token_tree . (identifier) @name)) @definition.test (#match? @_macro "[Tt]est"))
-        (declaration_list (macro_invocation macro: (identifier) @_macro
-          (token_tree . (identifier) @name)) @definition.test (#match? @_macro "[Tt]est"))
-        """,
-        "(use_declaration argument: (_) @import)",
-        ("identifier", "type_identifier", "field_identifier"),
-    ),
-    "java": LanguageSpec(
-        """
-        (class_declaration name: (identifier) @name) @definition.class
-        (interface_declaration name: (identifier) @name) @definition.interface
-        (enum_declaration name: (identifier) @name) @definition.enum
-        (record_declaration name: (identifier) @name) @definition.record
-        (annotation_type_declaration name: (identifier) @name) @definition.interface
-        (method_declaration name: (identifier) @name) @definition.method
-        (constructor_declaration name: (identifier) @name) @definition.constructor
-        """,
-        "(import_declaration [(scoped_identifier) (identifier)] @import)",
-        ("identifier", "type_identifier"),
-    ),
-    "c": LanguageSpec(
-        _C_DEFINITIONS, "(preproc_include path: (_) @import)", ("identifier", "type_identifier", "field_identifier")
-    ),
-    "cpp": LanguageSpec(
-        _C_DEFINITIONS
-        + """
-        (class_specifier name: (type_identifier) @name body: (_)) @definition.class
-        (namespace_definition name: (_) @name) @definition.namespace
-        (field_declaration declarator: (function_declarator declarator: (_) @name)) @definition.method
-        """,
-        "(preproc_include path: (_) @import)",
-        ("identifier", "type_identifier", "field_identifier", "namespace_identifier"),
-    ),
-    "ruby": LanguageSpec(
-        """
-        (class name: (_) @name) @definition.class
-        (module name: (_) @name) @definition.module
-        (method name: (_) @name) @definition.function
-        (singleton_method name: (_) @name) @definition.function
-        """,
-        """
-        (call method: (identifier) @_fn arguments: (argument_list . (string (string_content) @import))
-          (#match? @_fn "^(require|require_relative|load|autoload)$"))
-        """,
-        ("identifier", "constant"),
-    ),
-    "c_sharp": LanguageSpec(
-        """
-        (class_declaration name: (identifier) @name) @definition.class
-        (struct_declaration name: (identifier) @name) @definition.struct
-        (interface_declaration name: (identifier) @name) @definition.interface
-        (enum_declaration name: (identifier) @name) @definition.enum
-        (record_declaration name: (identifier) @name) @definition.record
-        (method_declaration name: (identifier) @name) @definition.method
-        (constructor_declaration name: (identifier) @name) @definition.constructor
-        (property_declaration name: (identifier) @name) @definition.property
-        (namespace_declaration name: (_) @name) @definition.namespace
-        (file_scoped_namespace_declaration name: (_) @name) @definition.namespace
-        """,
-        "(using_directive [(qualified_name) (identifier)] @import)",
-        ("identifier",),
-    ),
-}
+STRUCTURE_VERSION = 5  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
+# 4: JavaScript member assignments, exports and getters; Rust tests defined by macros; 5: 30 more grammars
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,18 +65,19 @@ def grammar_for(path: str, language: str) -> str | None:
 
 @cache
 def _language(grammar: str) -> tree_sitter.Language:
-    if grammar in ("typescript", "tsx"):
-        typescript = importlib.import_module("tree_sitter_typescript")
-        return tree_sitter.Language(typescript.language_tsx() if grammar == "tsx" else typescript.language_typescript())
-    return tree_sitter.Language(importlib.import_module(f"tree_sitter_{grammar}").language())
+    module, function = grammar_module(grammar)
+    with warnings.catch_warnings():  # older wheels hand over the pointer as an int, which tree-sitter deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return tree_sitter.Language(getattr(importlib.import_module(module), function)())
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     parser: tree_sitter.Parser
     definitions: tree_sitter.Query
-    imports: tree_sitter.Query
-    identifiers: tree_sitter.Query
+    imports: tree_sitter.Query | None
+    identifiers: tree_sitter.Query | None
+    spec: LanguageSpec
 
 
 @cache
@@ -285,8 +88,9 @@ def _compiled(grammar: str) -> _Compiled:
     return _Compiled(
         parser=tree_sitter.Parser(language),
         definitions=tree_sitter.Query(language, spec.definitions),
-        imports=tree_sitter.Query(language, spec.imports),
-        identifiers=tree_sitter.Query(language, f"[{identifiers}] @ref"),
+        imports=tree_sitter.Query(language, spec.imports) if spec.imports.strip() else None,
+        identifiers=tree_sitter.Query(language, f"[{identifiers}] @ref") if identifiers else None,
+        spec=spec,
     )
 
 
@@ -325,41 +129,63 @@ def _short_name(name: str) -> str:
     return name.rsplit("::", 1)[-1] or name
 
 
-def _definitions(compiled: _Compiled, root: Any) -> list[tuple[int, int, str, str, int, int]]:
-    found: dict[tuple[int, int], tuple[int, int, str, str, int, int]] = {}
-    for _pattern, captures in tree_sitter.QueryCursor(compiled.definitions).matches(root):
+VERBATIM_NAME_CHARS = 80
+
+
+def _verbatim_name(text: str) -> str:
+    """A heading, selector or key as written: its first line, without quotes or an opening brace."""
+    name = text.strip().split("\n", 1)[0].strip().removesuffix("{").strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        name = name[1:-1]
+    return name if len(name) <= VERBATIM_NAME_CHARS else name[: VERBATIM_NAME_CHARS - 1] + "…"
+
+
+_Definition = tuple[int, int, str, str, int, int]  # start byte, -end byte, kind, name, first line, last line
+
+
+def _definitions(compiled: _Compiled, root: Any) -> list[_Definition]:
+    found: dict[tuple[int, int], tuple[int, _Definition]] = {}
+    verbatim = compiled.spec.verbatim
+    for pattern, captures in tree_sitter.QueryCursor(compiled.definitions).matches(root):
         definition = next(((k, v[0]) for k, v in captures.items() if k.startswith("definition.")), None)
         if definition is None:
             continue
         kind, node = definition[0].removeprefix("definition."), definition[1]
-        name_node: Any
+        name_nodes: list[Any]
         if "name" in captures:
-            name_node = captures["name"][0]
+            name_nodes = sorted(captures["name"], key=lambda n: n.start_byte)
         else:
-            name_node = _declarator_name(captures["declarator"][0]) if "declarator" in captures else None
-        if name_node is None:
-            continue
-        name = _short_name(_text(name_node))
+            declared = _declarator_name(captures["declarator"][0]) if "declarator" in captures else None
+            name_nodes = [declared] if declared is not None else []
+        names = [_verbatim_name(_text(n)) if verbatim else _short_name(_text(n)) for n in name_nodes]
+        name = ".".join(n for n in names if n)
         if not name:
             continue
         key = (node.start_byte, node.end_byte)
         start, end = _lines(node)
-        # A node matched by two patterns (a Rust function in an impl) keeps its first kind, unless
-        # that was the catch-all `variable` (an exported value that turns out to be a function).
-        if key not in found or (found[key][2] == "variable" and kind != "variable"):
-            found[key] = (node.start_byte, -node.end_byte, kind, name, start, end)
-    return sorted(found.values())
+        # A node matched by several patterns takes the kind of the first one in the query.
+        if key not in found or pattern < found[key][0]:
+            found[key] = (pattern, (node.start_byte, -node.end_byte, kind, name, start, end))
+    return sorted(value for _pattern, value in found.values())
 
 
-def _nest(definitions: list[tuple[int, int, str, str, int, int]]) -> tuple[Symbol, ...]:
+_SKIPPED = -2  # in _nest's open ends: a symbol left out, with everything inside it
+
+
+def _nest(definitions: list[_Definition], max_depth: int = 0) -> tuple[Symbol, ...]:
     """Symbols in source order with each one's innermost enclosing symbol as parent."""
     symbols: list[Symbol] = []
-    open_ends: list[tuple[int, int]] = []  # (end byte, symbol index)
+    depths: list[int] = []
+    open_ends: list[tuple[int, int]] = []  # (end byte, symbol index or _SKIPPED)
     for start_byte, negative_end, kind, name, start, end in definitions:
         end_byte = -negative_end
         while open_ends and open_ends[-1][0] <= start_byte:
             open_ends.pop()
         parent = open_ends[-1][1] if open_ends else -1
+        depth = depths[parent] + 1 if parent >= 0 else 1
+        if parent == _SKIPPED or (max_depth and depth > max_depth):
+            open_ends.append((end_byte, _SKIPPED))
+            continue
         if kind == "function" and parent >= 0 and symbols[parent].kind in CLASS_LIKE:
             kind = "method"
         elif kind == "variable" and parent >= 0:
@@ -368,7 +194,14 @@ def _nest(definitions: list[tuple[int, int, str, str, int, int]]) -> tuple[Symbo
             if parent >= 0 and symbols[parent].kind in LOCAL_SCOPES:
                 continue
             kind = "method"
+        if symbols and symbols[-1].parent == parent and (symbols[-1].kind, symbols[-1].name) == (kind, name):
+            # Clauses of one function (Haskell equations, Elixir heads) make one symbol.
+            previous = symbols[-1]
+            symbols[-1] = Symbol(kind, name, previous.start_line, max(end, previous.end_line), parent)
+            open_ends.append((end_byte, len(symbols) - 1))
+            continue
         symbols.append(Symbol(kind, name, start, end, parent))
+        depths.append(depth)
         open_ends.append((end_byte, len(symbols) - 1))
     return tuple(symbols)
 
@@ -386,9 +219,11 @@ def _python_from_import(node: Any) -> list[str]:
 
 def _imports(compiled: _Compiled, root: Any) -> tuple[Import, ...]:
     found: list[Import] = []
+    if compiled.imports is None:
+        return ()
     for _pattern, captures in tree_sitter.QueryCursor(compiled.imports).matches(root):
         for node in captures.get("import", []):
-            target = _text(node).strip().strip("\"'<>`")
+            target = _text(node).strip().removeprefix("import ").strip().strip("\"'<>`")
             if target:
                 found.append(Import(target, node.start_point.row + 1))
         for node in captures.get("from_import", []):
@@ -397,6 +232,8 @@ def _imports(compiled: _Compiled, root: Any) -> tuple[Import, ...]:
 
 
 def _references(compiled: _Compiled, root: Any) -> tuple[tuple[str, int], ...]:
+    if compiled.identifiers is None:
+        return ()
     captures = tree_sitter.QueryCursor(compiled.identifiers).captures(root)
     counts = Counter(node.text for node in captures.get("ref", []))
     return tuple(sorted((name.decode("utf-8", errors="replace"), n) for name, n in counts.items() if name))
@@ -417,7 +254,43 @@ def outline(path: str, language: str, text: str, tree: tree_sitter.Tree | None =
     root = tree.root_node
     return Outline(
         grammar=grammar,
-        symbols=_nest(_definitions(compiled, root)),
+        symbols=_nest(_definitions(compiled, root), compiled.spec.max_depth),
         imports=_imports(compiled, root),
         references=_references(compiled, root),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineCoverage:
+    """Which of a generation's files have an outline: counts per grammar, and the files without one."""
+
+    by_grammar: dict[str, int]
+    without: tuple[tuple[str, str], ...]  # (path, language), sorted by path
+
+    @property
+    def outlined(self) -> int:
+        return sum(self.by_grammar.values())
+
+    def languages_without(self) -> list[tuple[str, int]]:
+        """(language, files) of the files without an outline, most files first."""
+        return Counter(language for _path, language in self.without).most_common()
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "outlined": self.outlined,
+            "by_grammar": dict(sorted(self.by_grammar.items())),
+            "not_outlined": [{"path": path, "language": language} for path, language in self.without],
+        }
+
+
+def outline_coverage(files: Iterable[tuple[str, str]]) -> OutlineCoverage:
+    """Outline coverage of (path, language) pairs: the grammar each file is outlined with, or none."""
+    by_grammar: Counter[str] = Counter()
+    without: list[tuple[str, str]] = []
+    for path, language in files:
+        grammar = grammar_for(path, language)
+        if grammar is None:
+            without.append((path, language))
+        else:
+            by_grammar[grammar] += 1
+    return OutlineCoverage(dict(by_grammar), tuple(sorted(without)))
