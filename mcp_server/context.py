@@ -21,6 +21,8 @@ from mcp_types import ContentBlock
 from codectx.mcp_server.output import CappedContent, ranges_label, thousands
 from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot, ToolFailure
 from codectx.pack import Pack, PackBasis, PackItem, build_pack, pack_basis
+from codectx.pack_floor import smallest_budget
+from codectx.wording import plural
 
 PACK_CACHE_SIZE = 8
 _CURSOR = re.compile(r"^(\d{1,12})\.(\d{1,9})\.(\d{1,9})\.([0-9a-f]{10})$")
@@ -113,7 +115,8 @@ class ContextPacker:
 
     def _render(self, pack: Pack, request: PackRequest, snap: Snapshot, start: Cursor) -> list[ContentBlock]:
         out = CappedContent(self.max_tokens)
-        out.add_text(self._summary(pack, request, start), force=True)
+        numbers = _item_numbers(pack)
+        out.add_text(self._summary(pack, request, start, numbers, snap), force=True)
         stop: Cursor | None = None
         first = True
         for index in range(start.item, len(pack.items)):
@@ -121,7 +124,7 @@ class ContextPacker:
             if item.representation == "omitted":
                 continue
             offset = start.offset if index == start.item else 0
-            sent = self._emit_item(out, pack, index, item, offset, first_in_result=first)
+            sent = self._emit_item(out, (numbers[index], len(numbers)), item, offset, first_in_result=first)
             first = False
             if sent is not None:
                 stop = Cursor(pack.generation, index, sent)
@@ -135,16 +138,18 @@ class ContextPacker:
         else:
             out.add_text(
                 f"Size cap reached ({thousands(self.max_tokens)} tokens per result): the pack continues at item "
-                f"{stop.item + 1} of {len(pack.items)}. Call {request.call(stop.encode(request, snap))} for the rest.",
+                f"{numbers[stop.item]} of {len(numbers)}. "
+                f"Call {request.call(stop.encode(request, snap))} for the rest.",
                 force=True,
             )
         return out.blocks
 
     def _emit_item(
-        self, out: CappedContent, pack: Pack, index: int, item: PackItem, offset: int, first_in_result: bool
+        self, out: CappedContent, position: tuple[int, int], item: PackItem, offset: int, first_in_result: bool
     ) -> int | None:
-        """Add item `index` from `offset` on; None when it all fit, else how far it got (pages or lines)."""
-        header = self._item_header(pack, index, item, offset)
+        """Add `item` (item position[0] of the position[1] sent) from `offset` on; None when it all fit, else how
+        far it got (pages or lines)."""
+        header = self._item_header(position, item, offset)
         if item.representation in TEXT_REPRESENTATIONS:
             lines = (item.text or "").splitlines(keepends=True)
             fitting = out.lines_that_fit(lines[offset:], overhead=header + "\n")
@@ -179,35 +184,66 @@ class ContextPacker:
             ) from None
 
     @staticmethod
-    def _item_header(pack: Pack, index: int, item: PackItem, offset: int) -> str:
+    def _item_header(position: tuple[int, int], item: PackItem, offset: int) -> str:
         label = item.representation.replace("_", " ")
-        size = f"{len(item.pages)} pages, " if item.pages else ""
+        size = f"{plural(len(item.pages), 'page image')}, " if item.pages else ""
         part = "" if offset == 0 else f", continued from {'page' if item.pages else 'line'} {offset + 1}"
         return (
-            f"[item {index + 1}/{len(pack.items)}{part}] module {item.module} as {label} "
-            f"({size}{thousands(item.tokens)} tokens, relevance {item.relevance:.2f}); "
+            f"[item {position[0]}/{position[1]}{part}] module {item.module} as {label} "
+            f"({size}{plural(item.tokens, 'token')}, relevance {item.relevance:.2f}); "
             f"covers {ranges_label(item.ranges, spans=bool(item.pages)) or 'no source lines'}"
         )
 
-    @staticmethod
-    def _summary(pack: Pack, request: PackRequest, start: Cursor) -> str:
-        counts: dict[str, int] = {}
-        for item in pack.items:
-            counts[item.representation] = counts.get(item.representation, 0) + 1
-        mix = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    def _summary(
+        self, pack: Pack, request: PackRequest, start: Cursor, numbers: dict[int, int], snap: Snapshot
+    ) -> str:
+        sent = [item for item in pack.items if item.representation != "omitted"]
         query = f" for query {request.query!r}" if request.query else ""
         text = (
-            f"codectx pack of the repository{query}: target {pack.target}, budget {thousands(pack.budget)} tokens, "
-            f"{len({i.module for i in pack.items})} modules as {len(pack.items)} items in "
-            f"{thousands(pack.total_tokens)} tokens ({mix}); generation {pack.generation}."
+            f"codectx pack of the repository{query}: target {pack.target}, budget {plural(pack.budget, 'token')}, "
+            f"{plural(len(sent), 'item')} in {plural(pack.total_tokens, 'token')}"
+            f"{f' ({_mix(sent)})' if sent else ''}; generation {pack.generation}."
         )
         if start.item or start.offset:
-            return text + f" Continued from item {start.item + 1}."
+            return text + f" Continued from item {numbers[start.item]}."
+        if not sent:
+            floor = smallest_budget(self._bases.of(snap))
+            if floor is not None:
+                text += f" Nothing fits: the smallest useful budget for this index is {floor.describe()}."
         omitted = [item.module for item in pack.items if item.representation == "omitted"]
         if omitted:
             shown = ", ".join(omitted[:60]) + (f" and {len(omitted) - 60} more" if len(omitted) > 60 else "")
             text += f" Omitted for budget (get_pages or read_source reach them): {shown}."
         return text
+
+
+def _item_numbers(pack: Pack) -> dict[int, int]:
+    """1-based numbers of the items sent, by their index in the pack (omitted items are not sent, not numbered)."""
+    sent = [index for index, item in enumerate(pack.items) if item.representation != "omitted"]
+    return {index: number for number, index in enumerate(sent, start=1)}
+
+
+REPRESENTATION_ORDER = ("text", "pages", "reduced_pages", "outline", "glossary")
+
+
+def _mix(items: list[PackItem]) -> str:
+    """'2 modules as pages (14 page images), 1 as reduced pages (3 page images), 3 as text, 2 glossaries'."""
+    modules: dict[str, int] = {}
+    images: dict[str, int] = {}
+    for item in items:
+        modules[item.representation] = modules.get(item.representation, 0) + 1
+        images[item.representation] = images.get(item.representation, 0) + len(item.pages)
+    parts = []
+    order = {representation: rank for rank, representation in enumerate(REPRESENTATION_ORDER)}
+    for representation in sorted(modules, key=lambda r: (order.get(r, len(order)), r)):
+        count = modules[representation]
+        if representation == "glossary":
+            parts.append(plural(count, "glossary", "glossaries"))
+            continue
+        label = f"{plural(count, 'module')} as" if not parts else f"{count:,} as"
+        pictures = f" ({plural(images[representation], 'page image')})" if images[representation] else ""
+        parts.append(f"{label} {representation.replace('_', ' ')}{pictures}")
+    return ", ".join(parts)
 
 
 def _points_into(pack: Pack, cursor: Cursor) -> bool:

@@ -77,6 +77,17 @@ def refusal_on_disk(root: Path, rel_path: str, rules: IgnoreRules) -> str | None
             break  # gone from disk: the pinned index still has it, unless the rules exclude it now
         if stat.S_ISLNK(mode):
             return f"{rel_path} goes through a symlink ({current.relative_to(root)}): symlinks are never followed"
-    if rules.is_excluded(rel_path):
+    parts = rel_path.split("/")
+    for depth in range(1, len(parts) + 1):
+        reason = rules.exclusion_reason("/".join(parts[:depth]), is_dir=depth < len(parts))
+        if reason is None:
+            continue
+        if reason.startswith("built-in exclude"):
+            what = f"inside {'/'.join(parts[:depth])}/, " if depth < len(parts) else ""
+            detail = reason.partition("(")[2].rstrip(")") or "dependencies, caches, build outputs or VCS data"
+            return (
+                f"{rel_path} is {what}one of codectx's built-in excludes ({detail}): never indexed or served; "
+                "read_source serves indexed source files"
+            )
         return f"{rel_path} is excluded by the repository's ignore rules: refused"
     return None

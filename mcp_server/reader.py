@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from codectx.model.targets import TARGETS
+from codectx.modules import AmbiguousFolderError, resolve_module
 from codectx.store import FileRow, GenerationRow, ModuleRow, NoIndexError, PageRow, Store
 
 T = TypeVar("T")
@@ -60,13 +61,20 @@ class Snapshot:
         return self.store.modules(self.id)
 
     def module(self, name: str) -> ModuleRow:
+        """The module `name` names: a module name, or the path of an indexed file or folder (its module)."""
         modules = self.modules()
-        for module in modules:
-            if module.name == name:
-                return module
-        close = suggest(name, [m.name for m in modules])
+        by_name = {module.name: module for module in modules}
+        if name in by_name:
+            return by_name[name]
+        try:
+            found = resolve_module(name, list(by_name), {f.path: f.module for f in self.files()})
+        except AmbiguousFolderError as error:
+            raise ToolFailure(str(error)) from None
+        if found is not None:
+            return by_name[found]
+        close = suggest(name, list(by_name))
         hint = f"did you mean: {', '.join(repr(c) for c in close)}?" if close else "repo_overview lists every module"
-        raise ToolFailure(f"unknown module {name!r}: {hint}")
+        raise ToolFailure(f"unknown module {name!r} (neither a module nor an indexed file or folder): {hint}")
 
     def files(self) -> list[FileRow]:
         return self.store.files(self.id)

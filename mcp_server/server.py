@@ -7,6 +7,7 @@ to do next.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -19,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
-from pydantic import Field
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp_types import CallToolResult, ContentBlock, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
 
 from codectx import __version__
 from codectx.mcp_server.context import ContextPacker, PackRequest
@@ -67,6 +68,57 @@ class ServerConfig:
             raise ValueError(f"--max-tokens must be at least {MIN_MAX_TOKENS}")
         root = self.root.resolve()
         return ServeOptions(root, (self.store_dir or default_store_dir(root)).resolve(), self.target, self.max_tokens)
+
+
+# What each argument must be, as an argument error says it (the schema's own constraints come first).
+EXPECTED = {
+    "budget": "a whole number of tokens greater than 0, e.g. 128000",
+    "offset": "a whole number, 0 or more",
+    "pages": "a list of 1-based page numbers, e.g. [1, 2]",
+    "module": "a module name as repo_overview lists it, or the path of a file or folder",
+    "path": "a file path relative to the repository root, e.g. 'pkg/mod.py'",
+    "start_line": "a line number, 1 or more",
+    "end_line": "a line number, 1 or more",
+    "pattern": "the text to find, as a string",
+    "regex": "true or false",
+    "name": "a definition's name as a string, e.g. 'JSONDecoder'",
+    "target": "a target name as a string, e.g. 'claude'",
+    "query": "a few words as a string",
+    "cursor": "the cursor string a previous result gave",
+}
+
+
+def argument_problems(tool: str, error: ValidationError) -> str:
+    """One line for a call whose arguments do not fit the tool's schema, in place of pydantic's report."""
+    problems: dict[str, str] = {}
+    for issue in error.errors():
+        name = str(issue["loc"][0]) if issue["loc"] else "arguments"
+        if name in problems:
+            continue
+        expected = EXPECTED.get(name, "of the type the tool's schema gives")
+        if issue["type"] == "missing":
+            problems[name] = f"{name} is missing: pass {expected}"
+        else:
+            given = issue.get("input")
+            shown = json.dumps(given) if isinstance(given, int | float | bool | str | None) else type(given).__name__
+            problems[name] = f"{name} must be {expected}, not {shown[:60]}"
+    return f"{tool}: " + "; ".join(problems.values())
+
+
+class CodectxServer(MCPServer[Any]):
+    """MCPServer whose argument errors are one line in codectx's words, like every other tool error."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            if isinstance(error, ToolError) and isinstance(error.__cause__, ValidationError):
+                message = argument_problems(name, error.__cause__)
+                log.info("tool error: %s", message)
+                return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+            raise
 
 
 def tool_result(call: Callable[[], list[ContentBlock]]) -> CallToolResult:
@@ -130,7 +182,7 @@ def build_server(
             await anyio.to_thread.run_sync(warming.join)
             tools.close()
 
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = CodectxServer(
         "codectx", instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan, log_level="WARNING"
     )
 
@@ -162,7 +214,9 @@ def build_server(
 
     @server.tool(annotations=READ_ONLY)
     def get_pages(
-        module: Annotated[str, Field(description="module name, as repo_overview lists it")],
+        module: Annotated[
+            str, Field(description="module name as repo_overview lists it, or a file or folder path: its module")
+        ],
         pages: Annotated[
             list[int] | None, Field(description="1-based page numbers to send; all pages when omitted")
         ] = None,

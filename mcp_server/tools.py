@@ -28,6 +28,7 @@ from codectx.search import SearchError
 from codectx.search import search as search_index
 from codectx.store import ModuleRow
 from codectx.tokens import count_tokens, count_tokens_batch
+from codectx.wording import plural
 
 PAGE_URI_TEMPLATE = "codectx://pages/{module}/{page}"
 OVERVIEW_NAMES = 10  # top-level definitions named per module in repo_overview
@@ -82,7 +83,8 @@ class CodectxTools:
         with self.reader.pinned(self.options.target) as snap:
             modules = snap.modules()
             if offset < 0 or (modules and offset >= len(modules)):
-                raise ToolFailure(f"offset {offset} is out of range: the index has {len(modules)} modules (0-based)")
+                held = plural(len(modules), "module")
+                raise ToolFailure(f"offset {offset} is out of range: the index has {held} (0-based)")
             facts = self.outlines.of(snap)
             paths: dict[str, list[str]] = {}
             for row in snap.files():
@@ -128,9 +130,10 @@ class CodectxTools:
         ratio = f"{text / vision:.2f}x" if vision else "-"
         return (
             f"codectx index of {snap.root} (target {snap.target}, generation {snap.id}): "
-            f"{thousands(sum(m.files for m in modules))} files in {len(modules)} modules, "
-            f"{thousands(sum(m.lines for m in modules))} lines. All as text: {thousands(text)} tokens; "
-            f"all as pages: {sum(m.pages for m in modules)} pages, {thousands(vision)} tokens ({ratio} compression). "
+            f"{plural(sum(m.files for m in modules), 'file')} in {plural(len(modules), 'module')}, "
+            f"{plural(sum(m.lines for m in modules), 'line')}. All as text: {plural(text, 'token')}; "
+            f"all as pages: {plural(sum(m.pages for m in modules), 'page')}, {plural(vision, 'token')} "
+            f"({ratio} compression). "
             "Reduced pages list one cost per lower-resolution mode of the target."
         )
 
@@ -163,12 +166,14 @@ class CodectxTools:
             bad = [n for n in wanted if not 1 <= n <= count]
             if bad:
                 raise ToolFailure(
-                    f"module {module!r} has {count} pages, numbered 1-{count}; no page {', '.join(map(str, bad[:10]))}"
+                    f"module {module!r} has {plural(count, 'page')}, numbered 1-{count}; "
+                    f"no page {', '.join(map(str, bad[:10]))}"
                 )
             out = self._capped()
             out.add_text(
-                f"module {row.name}: {count} pages for target {snap.target} (generation {snap.id}), "
-                f"{row.files} files, {thousands(row.lines)} lines; sending pages {_spans(wanted)}. "
+                f"module {row.name}: {plural(count, 'page')} for target {snap.target} (generation {snap.id}), "
+                f"{plural(row.files, 'file')}, {plural(row.lines, 'line')}; sending "
+                f"{'page' if len(wanted) == 1 else 'pages'} {_spans(wanted)}. "
                 "Each page is preceded by the file lines it shows; read_source gives their exact text.",
                 force=True,
             )
@@ -215,7 +220,7 @@ class CodectxTools:
             if total == 0 or first < 1 or first > total or last < first:
                 asked = f"start_line={first}" + ("" if end_line is None else f", end_line={end_line}")
                 raise ToolFailure(
-                    f"bad line range for {rel} ({asked}): the file has {total} lines; pass "
+                    f"bad line range for {rel} ({asked}): the file has {plural(total, 'line')}; pass "
                     f"1 <= start_line <= {total} and end_line >= start_line (an end_line past {total} is cut)"
                 )
             out = self._capped()
@@ -269,9 +274,12 @@ class CodectxTools:
                     "hits",
                 )
             except SearchError as error:
-                raise ToolFailure(
-                    f"{error}; pass regex=true for a regular expression, false for a fixed string"
-                ) from None
+                advice = (
+                    "fix the expression (Python `re` syntax), or pass regex=false to find the text as it is"
+                    if regex
+                    else "pass a fixed string of text, or regex=true for a regular expression"
+                )
+                raise ToolFailure(f"{error}; {advice}") from None
 
     def find_symbol(self, name: str, offset: int = 0) -> list[ContentBlock]:
         wanted = name.strip()
@@ -389,7 +397,7 @@ class CodectxTools:
             row = snap.module(module)
             stored = snap.pages(row.name)
             if not 1 <= page <= len(stored):
-                raise ToolFailure(f"module {module!r} has {len(stored)} pages, numbered 1-{len(stored)}")
+                raise ToolFailure(f"module {module!r} has {plural(len(stored), 'page')}, numbered 1-{len(stored)}")
             return snap.page_png(stored[page - 1])
 
 
