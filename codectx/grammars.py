@@ -41,6 +41,10 @@ _JS_DEFINITIONS = """
 (assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
   right: [(arrow_function) (function_expression) (generator_function) (class)]
   (#not-eq? @_obj "exports")) @definition.member
+(assignment_expression
+  left: (member_expression object: (identifier) @_obj property: (property_identifier) @name) @definition.member
+  right: (assignment_expression right: [(arrow_function) (function_expression) (generator_function)])
+  (#not-eq? @_obj "exports"))
 (assignment_expression left: (member_expression object: (identifier) @_obj property: (property_identifier) @name)
   right: [(arrow_function) (function_expression) (generator_function) (class)]
   (#eq? @_obj "exports")) @definition.function

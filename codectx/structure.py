@@ -29,8 +29,9 @@ from codectx.grammars import (
 )
 from codectx.render.highlight import tree_sitter_source
 
-STRUCTURE_VERSION = 5  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
-# 4: JavaScript member assignments, exports and getters; Rust tests defined by macros; 5: 30 more grammars
+STRUCTURE_VERSION = 6  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
+# 4: JavaScript member assignments, exports and getters; Rust tests defined by macros; 5: 30 more grammars;
+# 6: chained JavaScript aliases (`a.x = a.y = function`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,8 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, str, int, int, str | None]], list
             ("method", "lookup", 27, 29, None),
             ("property", "fresh", 31, 33, None),
             ("property", "stale", 35, 37, None),
+            ("method", "set", 39, 39, None),
+            ("method", "header", 39, 41, None),
         ],
         [],
     ),
