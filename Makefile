@@ -2,10 +2,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
+# torch for the `model` extra, pinned. From PyPI, Linux gets the multi-GB CUDA build: the CPU wheels of
+# TORCH_INDEX are taken instead whenever that index answers within TORCH_INDEX_TIMEOUT seconds (offline,
+# the check costs at most that, and the plain pin is installed from the configured index).
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX_TIMEOUT ?= 3
 
-.PHONY: demo test lint typecheck unit bench clean page-example
+.PHONY: demo test lint typecheck unit bench clean page-example system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +20,15 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.all: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q $(TORCH)
+	@if timeout $$(( $(TORCH_INDEX_TIMEOUT) + 2 )) $(BIN)/python -c 'import sys, urllib.request; \
+	    urllib.request.urlopen(sys.argv[1].rstrip("/") + "/", timeout=float(sys.argv[2])).close()' \
+	    '$(TORCH_INDEX)' '$(TORCH_INDEX_TIMEOUT)' >/dev/null 2>&1; then \
+	  echo "$(BIN)/pip install -q --extra-index-url $(TORCH_INDEX) $(TORCH)"; \
+	  $(BIN)/pip install -q --extra-index-url $(TORCH_INDEX) $(TORCH); \
+	else \
+	  echo "$(TORCH_INDEX) is out of reach: $(BIN)/pip install -q $(TORCH)"; \
+	  $(BIN)/pip install -q $(TORCH); \
+	fi
 	$(BIN)/pip install -q -e '.[model,dev]'
 	touch $@ $(VENV)/.core
 
@@ -33,7 +45,11 @@ typecheck: $(VENV)/.all
 unit: $(VENV)/.all
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The Debian packages first: without them the suite cannot pass, so say so before installing anything else.
+system-packages:
+	@scripts/system-packages
+
+test: system-packages lint typecheck unit
 
 bench: $(VENV)/.all
 	$(BIN)/python bench/index_speed.py
