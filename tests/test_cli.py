@@ -148,6 +148,30 @@ def test_closed_pipes_end_quietly(tmp_path):
         assert process.stderr.read() == "", argv
 
 
+def test_watch_ends_quietly_when_its_reader_leaves(tmp_path):
+    repo = write_repo(tmp_path / "repo")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codectx", "watch", str(repo), "--debounce", "0.01"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("generation 1:")
+    process.stdout.close()  # like `| head -1`: the next update finds nobody to read it
+    for n in range(50):
+        (repo / "lib" / "util.py").write_text(functions("helper", 80) + f"# edit {n}\n")
+        try:
+            code = process.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    else:
+        process.kill()
+        pytest.fail("codectx watch kept running after its reader left")
+    assert code == 0
+    said = process.stderr.read().splitlines()  # the start line, and nothing about the closed pipe
+    assert len(said) == 1 and said[0].startswith(f"codectx: watching {repo} (") and said[0].endswith("Ctrl-C stops")
+
+
 # --- output ------------------------------------------------------------------------------------
 
 
