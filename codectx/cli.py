@@ -6,6 +6,7 @@ import argparse
 import itertools
 import json
 import os
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -236,14 +237,8 @@ def _open_index(args: argparse.Namespace, root: Path) -> Store:
 
 def _index_command(args: argparse.Namespace, root: Path) -> str:
     """The `codectx index` command that builds the index this command reads."""
-    store = f" --store {_store_dir(args)}" if getattr(args, "store", None) else ""
-    return f"codectx index {_quoted(str(root))} --target {args.target}{store}"
-
-
-def _quoted(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
+    store = f" --store {shlex.quote(str(_store_dir(args)))}" if getattr(args, "store", None) else ""
+    return f"codectx index {shlex.quote(str(root))} --target {args.target}{store}"
 
 
 def _generation(store: Store, args: argparse.Namespace, root: Path) -> GenerationRow:
@@ -411,9 +406,9 @@ def _text_after_path(args: argparse.Namespace, what: str) -> str:
     here = (_store_dir(args) or default_store_dir(Path.cwd())) / "index.sqlite"
     if args.path is None and folder.is_dir() and (default_store_dir(folder).is_dir() or not here.exists()):
         raise UsageError(
-            f"the {what} is missing: `codectx {args.command} {_quoted(text)} {what.upper()}` reads the index of "
+            f"the {what} is missing: `codectx {args.command} {shlex.quote(text)} {what.upper()}` reads the index of "
             f"{text}; to look for the text {text!r} in the current folder, run "
-            f"`codectx {args.command} . {_quoted(text)}`"
+            f"`codectx {args.command} . {shlex.quote(text)}`"
         )
     return text
 
