@@ -48,7 +48,10 @@ def test_ci_only_runs_make_test() -> None:
 def test_make_test_starts_with_the_system_packages() -> None:
     rule = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("test:"))
     assert rule.split(":")[1].split()[0] == "system-packages"
-    dry = subprocess.run(["make", "-n", "system-packages"], cwd=ROOT, capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    dry = subprocess.run(
+        ["make", "-n", "system-packages"], cwd=ROOT, capture_output=True, text=True, check=True, env=env
+    )
     assert "scripts/system-packages" in dry.stdout
 
 
@@ -107,9 +110,11 @@ def index_server(tmp_path: Path) -> Iterator[str]:
 
 def install_torch(venv: Path, index: str) -> tuple[list[str], float]:
     started = time.monotonic()
+    # Under `make test` the outer make's flags and variables would reach this make too: leave them out.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     subprocess.run(
         ["make", "-s", f"VENV={venv}", f"TORCH_INDEX={index}", "TORCH_INDEX_TIMEOUT=2", f"{venv}/.all"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60, env=env,
     )  # fmt: skip
     return (venv.parent / "pip.log").read_text().splitlines(), time.monotonic() - started
 
