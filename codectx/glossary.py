@@ -30,6 +30,7 @@ _CANDIDATE = re.compile(
 # The inside of a quoted literal without blanks: base64, tokens, random-looking strings.
 _LITERAL = re.compile(rf"""(["'`])([A-Za-z0-9+/=_.~:@!$%^&*-]{{{MIN_LITERAL},256}})\1""")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PEM_EDGE = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
 _HAS_DIGIT = re.compile(r"\d")
 
 
@@ -49,10 +50,15 @@ def is_identifier(text: str) -> bool:
 
 
 def exact_candidates(text: str) -> list[tuple[int, str]]:
-    """(line, string) for every candidate in the text, distinct per line, in reading order."""
+    """(line, string) for every candidate in the text, distinct per line, in reading order; never the
+    body of a PEM block (a certificate's or key's base64 is material, not a value anyone asks for)."""
     found: list[tuple[int, str]] = []
+    in_block = False
     for number, line in enumerate(text.split("\n"), start=1):
-        if not line or line.isspace():
+        if _PEM_EDGE.search(line):
+            in_block = "-----BEGIN" in line and "-----END" not in line
+            continue
+        if in_block or not line or line.isspace():
             continue
         spans: list[tuple[int, str]] = []
         for match in _CANDIDATE.finditer(line):

@@ -29,9 +29,9 @@ from codectx.grammars import (
 )
 from codectx.render.highlight import tree_sitter_source
 
-STRUCTURE_VERSION = 6  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
+STRUCTURE_VERSION = 7  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
 # 4: JavaScript member assignments, exports and getters; Rust tests defined by macros; 5: 30 more grammars;
-# 6: chained JavaScript aliases (`a.x = a.y = function`)
+# 6: chained JavaScript aliases (`a.x = a.y = function`); 7: no exact values from PEM block bodies
 
 
 @dataclass(frozen=True, slots=True)
