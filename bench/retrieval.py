@@ -1,11 +1,16 @@
-"""Retrieval benchmark: `codectx query` against plain BM25 on labelled standard-library questions.
+"""Retrieval benchmark: `codectx query` against plain BM25 on labelled questions.
 
-Each question in bench/data/stdlib_questions.json names the file(s) that answer it. A question
+Each question in bench/data/stdlib_questions.json (or the --questions file) names the file(s) that
+answer it. A question
 counts at k when any answer is among the first k files. The baseline is SQLite FTS5's BM25 with one
 document per file (unicode61 words, no stemming, no identifier splitting, no symbols, no graph),
 asked the same question without stop words, in the same run.
 
     .venv/bin/python bench/retrieval.py [--store DIR] [--verbose]
+    .venv/bin/python bench/retrieval.py --questions bench/data/click_questions.json --repo /tmp/repos/click \
+        --store /tmp/click-index
+
+Without --repo the questions are about a standard-library sample (bench/stdlib_sample.py).
 """
 
 from __future__ import annotations
@@ -61,12 +66,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", type=Path, help="index folder (default: <sample>/.codectx)")
     parser.add_argument("--verbose", action="store_true", help="print every question's top files")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="questions file (default: %(default)s)")
+    parser.add_argument("--repo", type=Path, help="repository the questions are about (default: the stdlib sample)")
     args = parser.parse_args()
 
-    sample = build_sample()
+    sample = args.repo.resolve() if args.repo else build_sample()
     store_dir = args.store or sample / ".codectx"
     index_repository(sample, store_dir=store_dir)
-    questions = json.loads(QUESTIONS.read_text())["questions"]
+    questions = json.loads(args.questions.read_text())["questions"]
     with Store.open(store_dir, create=False) as store:
         generation = store.require_generation("claude").id
         baseline = bm25_baseline(store, generation)
@@ -83,7 +90,8 @@ def main() -> int:
             theirs.append(first_hit(plain, item["answers"]))
             if args.verbose:
                 print(f"{item['question']}\n  answers: {item['answers']}\n  codectx: {found}\n  bm25:    {plain}")
-    print(f"{len(questions)} questions, standard-library sample ({sample})")
+    corpus = "repository" if args.repo else "standard-library sample"
+    print(f"{len(questions)} questions ({args.questions.name}), {corpus} ({sample})")
     print(f"{'ranker':<16}{'recall@1':>10}{'recall@5':>10}")
     print(f"{'codectx query':<16}{recall(ours, 1):>10.2f}{recall(ours, 5):>10.2f}")
     print(f"{'plain BM25':<16}{recall(theirs, 1):>10.2f}{recall(theirs, 5):>10.2f}")
