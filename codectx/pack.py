@@ -463,7 +463,7 @@ def write_pack(pack: Pack, out_dir: Path) -> Path:
             extra["text_file"] = name
         if item.pages:
             listing = []
-            for number, page in enumerate(item.pages):
+            for number, page in enumerate(item.pages, start=1):  # pages count from 1, as everywhere
                 name = f"pages/{stem}.{number:03d}.png"
                 shutil.copyfile(page.png_path, out_dir / name)
                 listing.append(

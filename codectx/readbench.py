@@ -563,10 +563,10 @@ def _write(
         try:
             shutil.copyfile(blob, out / TASKS_DIR / image)
         except OSError:
-            raise BenchmarkError(f"page {page.page_no} of {page.module} is missing from the page store: "
+            raise BenchmarkError(f"page {page.page_no + 1} of {page.module} is missing from the page store: "
                                  "the index is being rebuilt; retry") from None  # fmt: skip
         key_pages.append({
-            "image": image, "module": page.module, "page": page.page_no, "blob": page.blob,
+            "image": image, "module": page.module, "page": page.page_no + 1, "blob": page.blob,
             "lines": [[s.path, s.line, s.text] for s in page_tasks.lines],
         })  # fmt: skip
         text: dict[str, str] = {}

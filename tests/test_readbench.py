@@ -152,7 +152,7 @@ def test_tasks_ask_only_about_lines_wholly_on_their_page(bench: Path, indexed: t
         for page in key["pages"]:
             for other in store.module_pages(generation, page["module"]):
                 code = [r for r in json.loads(other.line_map)["rows"] if r["kind"] == "code"]
-                rows[(page["module"], other.page_no)] = {(r["path"], r["line"], r["part"]) for r in code}
+                rows[(page["module"], other.page_no + 1)] = {(r["path"], r["line"], r["part"]) for r in code}
     for task in key["tasks"]:
         page = pages[task["image"]]
         asked = range(task["first_line"], task["last_line"] + 1) if task["kind"] == "transcribe" else [task["line"]]

@@ -374,6 +374,12 @@ async def test_mcp_tools_serve_only_masked_text(seeded_repo):
             result = await client.call_tool(name, arguments)
             echoed = str(arguments.get("pattern", "\0"))  # a search repeats its pattern in its answer
             outputs += [b.text.replace(echoed, "") for b in result.content if isinstance(b, TextContent)]
+        # A search for a whole key answers with a masked-hit line, never silence.
+        aws_key = next(s.public + s.private[0] for s in seeded if s.name == "aws key id")
+        result = await client.call_tool("search", {"pattern": aws_key})
+        masked_hit = [b.text for b in result.content if isinstance(b, TextContent)]
+        assert any("app/config.py:1: [masked secret: AWS Access Key]" in text for text in masked_hit), masked_hit
+        outputs += [text.replace(aws_key, "") for text in masked_hit]
     served = "\n".join(outputs)
     assert "AKIA" in served and "DB_PASSWORD" in served  # the files were served, masked
     assert leaked(seeded, served) == []
