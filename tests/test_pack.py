@@ -256,6 +256,7 @@ def test_glossary_never_lists_certificate_or_key_material() -> None:
     from codectx.glossary import exact_candidates
 
     body = "MIIDdzCCAl+gAwIBAgIUb0lUSG1234567890abcdefABCDEFxyzXYZ0987654321"
-    text = f'X = "a1b2c3d4e5"\n-----BEGIN CERTIFICATE-----\n{body}\nabcdef0123456789\n-----END CERTIFICATE-----\nY = 123456\n'
+    block = f"-----BEGIN CERTIFICATE-----\n{body}\nabcdef0123456789\n-----END CERTIFICATE-----"
+    text = f'X = "a1b2c3d4e5"\n{block}\nY = 123456\n'
     assert exact_candidates(text) == [(1, "a1b2c3d4e5"), (6, "123456")]
     assert exact_candidates(body) != []  # the same line outside a block is listed
