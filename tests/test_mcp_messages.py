@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from mcp import Client
-from mcp_types import CallToolResult, ImageContent, TextContent
+from mcp_client import connect, error_text, texts
+from mcp_types import CallToolResult, ImageContent
 
 from codectx.indexer import index_repository
-from codectx.mcp_server.server import ServerConfig, build_server
 
 pytestmark = pytest.mark.anyio
-
-
-@asynccontextmanager
-async def connect(root: Path, store: Path | None = None, max_tokens: int = 25_000) -> AsyncIterator[Client]:
-    config = ServerConfig(root, store_dir=store, max_tokens=max_tokens)
-    async with Client(build_server(config)) as client:  # type: ignore[arg-type]
-        yield client
-
-
-def texts(result: CallToolResult) -> list[str]:
-    return [block.text for block in result.content if isinstance(block, TextContent)]
-
-
-def error_text(result: CallToolResult) -> str:
-    assert result.is_error, texts(result)
-    return "\n".join(texts(result))
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +88,7 @@ def item_headers(result: CallToolResult) -> list[tuple[int, int]]:
 
 async def test_load_context_numbers_only_the_items_it_sends(stdlib_index: tuple[Path, Path]) -> None:
     repo, store = stdlib_index
-    async with connect(repo, store, max_tokens=200_000) as client:
+    async with connect(repo, store_dir=store, max_tokens=200_000) as client:
         result = await client.call_tool("load_context", {"budget": 30_000, "query": "header parsing"})
     summary = texts(result)[0]
     assert "Omitted for budget" in summary  # some modules are left out ...
@@ -122,7 +103,7 @@ async def test_load_context_numbers_only_the_items_it_sends(stdlib_index: tuple[
 
 async def test_load_context_continues_at_the_number_it_showed(stdlib_index: tuple[Path, Path]) -> None:
     repo, store = stdlib_index
-    async with connect(repo, store, max_tokens=4_000) as client:
+    async with connect(repo, store_dir=store, max_tokens=4_000) as client:
         first = await client.call_tool("load_context", {"budget": 30_000, "query": "header parsing"})
     note = texts(first)[-1]
     match = re.search(r"continues at item (\d+) of (\d+)\.", note)

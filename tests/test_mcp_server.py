@@ -9,15 +9,15 @@ import re
 import shutil
 import sysconfig
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client, MCPError
+from mcp_client import connect, error_text, texts
 from mcp_fuzzing import FuzzSession, forge_cursor, fuzz_repository, outside, recorded_opens
 from mcp_types import CallToolResult, ImageContent, TextContent
 from PIL import Image
@@ -39,21 +39,6 @@ pytestmark = pytest.mark.anyio
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The stdlib json package plus an ignored folder and symlinks inside and out, indexed once."""
     return fuzz_repository(tmp_path_factory.mktemp("mcp"))
-
-
-@asynccontextmanager
-async def connect(root: Path, **options: int) -> AsyncIterator[Client]:
-    async with Client(build_server(ServerConfig(root, **options))) as client:  # type: ignore[arg-type]
-        yield client
-
-
-def texts(result: CallToolResult) -> list[str]:
-    return [block.text for block in result.content if isinstance(block, TextContent)]
-
-
-def error_text(result: CallToolResult) -> str:
-    assert result.is_error, texts(result)
-    return "\n".join(texts(result))
 
 
 def continuation(result: CallToolResult) -> dict[str, object]:
