@@ -127,7 +127,7 @@ async def _mcp_outputs(root: Path, store_dir: Path, planted: list[Planted]) -> s
 def _ocr_outputs(root: Path, store_dir: Path, planted: list[Planted], work: Path) -> tuple[str, str]:
     """Tesseract's reading of the rows holding keys: on the index's pages, and on unmasked renders."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from secrets_ocr import ocr_rows, unmasked_pages
+    from secrets_ocr import index_pages, ocr_rows, unmasked_pages
 
     from codectx.profiles import get_profile
 
@@ -138,14 +138,8 @@ def _ocr_outputs(root: Path, store_dir: Path, planted: list[Planted], work: Path
         if any(seen(part, line) for part in p.private)
     }  # fmt: skip
     font_px = get_profile("claude").layout.font_px
-    with Store.open(store_dir, create=False) as store:
-        generation = store.require_generation("claude")
-        masked = [
-            (store.pages.path_for(page.blob), page.line_map)
-            for module in store.modules(generation.id)
-            for page in store.module_pages(generation.id, module.name)
-        ]
-    return ocr_rows(masked, where, font_px, work), ocr_rows(unmasked_pages(root, work), where, font_px, work)
+    masked = ocr_rows(index_pages(store_dir), where, font_px, work)
+    return masked, ocr_rows(unmasked_pages(root, work), where, font_px, work)
 
 
 def measure_leaks(root: Path, seed: int, ocr: bool) -> LeakReport:

@@ -16,6 +16,7 @@ from codectx.fidelity import READ_FONT_PX, TesseractReader
 from codectx.indexer import RenderJob, render_module
 from codectx.profiles import get_profile
 from codectx.scan import decode_text, normalise_newlines, scan
+from codectx.store import Store
 
 _CONFUSABLE = str.maketrans("OoIlL|S5Z2B8gq", "001111552288gg")
 
@@ -40,6 +41,17 @@ def ocr_rows(pages: list[tuple[Path, str]], lines: set[tuple[str, int]], font_px
             crop = grey.crop((x, y, x + w, y + h))
             crops.append(np.asarray(crop.resize((round(w * scale), round(h * scale)), Image.Resampling.LANCZOS)))
     return "\n".join(TesseractReader(work).read(crops))
+
+
+def index_pages(store_dir: Path) -> list[tuple[Path, str]]:
+    """Every claude page of the index in `store_dir`, as (PNG, line map JSON)."""
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude")
+        return [
+            (store.pages.path_for(page.blob), page.line_map)
+            for module in store.modules(generation.id)
+            for page in store.module_pages(generation.id, module.name)
+        ]
 
 
 def unmasked_pages(repo: Path, work: Path) -> list[tuple[Path, str]]:

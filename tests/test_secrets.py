@@ -27,7 +27,7 @@ from codectx.store import Store
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from secrets_bench import measure_leaks
 from secrets_corpus import CONTEXTS, plant
-from secrets_ocr import fold, ocr_rows, unmasked_pages
+from secrets_ocr import fold, index_pages, ocr_rows, unmasked_pages
 
 WINDOW = 6  # a leak is any run of this many characters of a secret's private part
 
@@ -241,14 +241,7 @@ def test_rendered_pages_show_no_secret_when_read_by_ocr(seeded_repo, tmp_path):
     store_dir = tmp_path / "store"
     index_repository(repo, store_dir=store_dir, workers=1)
     font_px = get_profile("claude").layout.font_px
-    with Store.open(store_dir, create=False) as store:
-        generation = store.require_generation("claude")
-        masked = [
-            (store.pages.path_for(p.blob), p.line_map)
-            for m in store.modules(generation.id)
-            for p in store.module_pages(generation.id, m.name)
-        ]
-    masked_reading = ocr_rows(masked, where, font_px, tmp_path)
+    masked_reading = ocr_rows(index_pages(store_dir), where, font_px, tmp_path)
     # The control: the very same files, unmasked, through the same renderer and the same reader.
     control_reading = ocr_rows(unmasked_pages(repo, tmp_path), where, font_px, tmp_path)
 
