@@ -159,15 +159,6 @@ def looks_random(value: str, min_length: int = 8) -> bool:
 _Raw = tuple[int, int, str, int]  # start, stop, kind, keep
 
 
-def default_keep(value: str) -> int:
-    """How many leading characters stay visible: a vendor's prefix, else at most 4 (fewer for short values)."""
-    for rule in VENDOR_RULES:
-        mark = rule.prefix.match(value) if rule.prefix else None
-        if mark:
-            return mark.end()
-    return min(4, len(value) // 8)
-
-
 def _vendor_spans(text: str, lowered: str) -> Iterator[_Raw]:
     for rule in VENDOR_RULES:
         if not any(keyword in lowered for keyword in rule.keywords):
