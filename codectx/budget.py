@@ -21,7 +21,8 @@ from dataclasses import dataclass
 FAITHFULNESS = {"text": 1.0, "pages": 0.97, "reduced_pages": 0.97, "outline": 0.15, "omitted": 0.0}
 # Legibility falls faster than the pixel count: a reduced page at scale s conveys pages x s**3.
 REDUCED_EXPONENT = 3
-# Every module keeps a little worth, so a large budget is spent on the least relevant too.
+# Every module keeps a little worth, so a large budget is spent on the least relevant too; the floor
+# is scaled by the module's class weight, so data and licences come after the code.
 RELEVANCE_FLOOR = 0.02
 
 
@@ -39,6 +40,7 @@ class Candidate:
     relevance: float  # in [0, 1]
     lines: int
     options: tuple[Option, ...]  # must include an omitted option costing 0
+    weight: float = 1.0  # the module's class weight (codectx.classes): scales its floor of worth
 
 
 def _hull(options: Sequence[Option]) -> list[Option]:
@@ -72,7 +74,8 @@ def allocate(candidates: Sequence[Candidate], budget: int) -> dict[str, Option]:
         free = min(candidate.options, key=lambda o: (o.tokens, -o.faithfulness))
         if free.tokens != 0:
             raise ValueError(f"module {candidate.module} has no free option")
-        weight[candidate.module] = (max(candidate.relevance, 0.0) + RELEVANCE_FLOOR) * max(candidate.lines, 1)
+        floor = RELEVANCE_FLOOR * max(candidate.weight, 0.0)
+        weight[candidate.module] = (max(candidate.relevance, 0.0) + floor) * max(candidate.lines, 1)
         hulls[candidate.module] = _hull(candidate.options)
         options[candidate.module] = candidate.options
         chosen[candidate.module] = free

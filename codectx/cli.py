@@ -27,7 +27,15 @@ from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
 from codectx.readbench import add_readbench_command
 from codectx.secrets import ALLOWLIST_NAME
-from codectx.store import GenerationRow, NoIndexError, Store, StoreError, default_store_dir, is_disk_full
+from codectx.store import (
+    FileRow,
+    GenerationRow,
+    NoIndexError,
+    Store,
+    StoreError,
+    default_store_dir,
+    is_disk_full,
+)
 from codectx.tables import print_table
 from codectx.wording import plural
 
@@ -127,11 +135,19 @@ def run_stats(args: argparse.Namespace) -> int:
             modules_rendered=0, pages_rendered=0, seconds=time.perf_counter() - started, published=False,
             secrets=store.secrets(generation.id),
         )  # fmt: skip
-        coverage = outline_coverage((f.path, f.language) for f in store.files(generation.id))
+        files = store.files(generation.id)
+        coverage = outline_coverage((f.path, f.language) for f in files)
+    classes = _tokens_by_class(files)
     if args.json:
-        print(json.dumps({**summary_json(summary, by_module=True), "outlines": coverage.as_json()}, indent=2))
+        data = {**summary_json(summary, by_module=True), "by_class": classes, "outlines": coverage.as_json()}
+        print(json.dumps(data, indent=2))
         return 0
     _emit(summary, args, by_module=True)
+    print_table(
+        "text tokens by file class (weights: .codectx.toml [weights])",
+        [("class", "left"), ("files", "right"), ("text tokens", "right"), ("share", "right")],
+        [(kind, str(c["files"]), f"{c['text_tokens']:,}", f"{c['share']:.1%}") for kind, c in classes.items()],
+    )
     if coverage.without:
         print_table(
             f"no outline: {plural(len(coverage.without), 'file')} of {summary.files} (no grammar for the language)",
@@ -139,6 +155,20 @@ def run_stats(args: argparse.Namespace) -> int:
             list(coverage.without),
         )
     return 0
+
+
+def _tokens_by_class(files: list[FileRow]) -> dict[str, dict[str, float]]:
+    """class -> files, text tokens and share of the text tokens, for every class that has a file."""
+    from codectx.classes import CLASSES
+
+    total = sum(f.text_tokens for f in files) or 1
+    result: dict[str, dict[str, float]] = {}
+    for kind in CLASSES:
+        members = [f for f in files if f.kind == kind]
+        if members:
+            tokens = sum(f.text_tokens for f in members)
+            result[kind] = {"files": len(members), "text_tokens": tokens, "share": round(tokens / total, 4)}
+    return result
 
 
 def summary_json(summary: IndexSummary, by_module: bool) -> dict[str, object]:
@@ -225,6 +255,16 @@ def _emit(summary: IndexSummary, args: argparse.Namespace, by_module: bool) -> N
             [(s.path, s.reason) for s in summary.skipped],
         )
     print(f"index: {summary.store_dir / 'index.sqlite'} (generation {summary.generation})")
+
+
+def _weights(root: Path) -> dict[str, float]:
+    """The file classes' weights: defaults, with the repository's .codectx.toml [weights] over them."""
+    from codectx.classes import WeightsError, load_weights
+
+    try:
+        return load_weights(root)
+    except WeightsError as error:
+        raise UsageError(str(error)) from None
 
 
 def _open_index(args: argparse.Namespace, root: Path) -> Store:
@@ -367,7 +407,10 @@ def run_pack(args: argparse.Namespace) -> int:
     with _open_index(args, root) as store:
         generation = _generation(store, args, root).id
         basis = pack_basis(store, generation)
-        pack = build_pack(store, args.target, args.budget, query=args.query, generation=generation, basis=basis)
+        weights = _weights(root)
+        pack = build_pack(
+            store, args.target, args.budget, query=args.query, generation=generation, basis=basis, weights=weights
+        )
         floor = smallest_budget(basis)
         if floor is not None and all(item.representation == "omitted" for item in pack.items):
             raise UsageError(
@@ -390,6 +433,9 @@ def run_pack(args: argparse.Namespace) -> int:
     print_table(title, [("module", "left"), ("as", "left"), ("tokens", "right"), ("relevance", "right")], rows)
     omitted = sum(1 for item in pack.items if item.representation == "omitted")
     print(f"{pack.total_tokens:,} of {pack.budget:,} tokens; {plural(omitted, 'module')} omitted")
+    spent = [(kind, tokens) for kind, tokens in pack.by_class.items() if tokens]
+    if spent and pack.total_tokens:
+        print("by file class: " + ", ".join(f"{kind} {tokens / pack.total_tokens:.1%}" for kind, tokens in spent))
     print(f"pack written to {manifest.parent} (manifest: {manifest})")
     return 0
 
@@ -421,7 +467,7 @@ def run_query(args: argparse.Namespace) -> int:
     root = _root(args)
     with _open_index(args, root) as store:
         generation = _generation(store, args, root).id
-        ranking = rank(store, generation, question)
+        ranking = rank(store, generation, question, weights=_weights(root))
     modules, symbols = ranking.modules[: args.limit], ranking.symbols[: args.limit]
     files = ranking.files[: args.limit]
     if args.json:

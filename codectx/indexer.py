@@ -31,6 +31,7 @@ from codectx.catalog import (
     store_analyses,
     update_catalog,
 )
+from codectx.classes import classify
 from codectx.graph import LinkGraph, edges_key, reference_edges
 from codectx.modules import Module, group_modules
 from codectx.profiles import Profile, get_profile
@@ -377,7 +378,16 @@ def index_repository(
 
         lines_of = {f.path: file_lines(f.text) for f in scanned.files}
         file_rows = [
-            FileRow(f.path, module_of[f.path], f.language, f.sha256, f.size, lines_of[f.path], known[f.sha256])
+            FileRow(
+                f.path,
+                module_of[f.path],
+                f.language,
+                f.sha256,
+                f.size,
+                lines_of[f.path],
+                known[f.sha256],
+                classify(f.path, f.text),
+            )
             for f in scanned.files
         ]
         module_rows = []

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from codectx.budget import Candidate, Option, allocate, faithfulness
 from codectx.catalog import outlines
+from codectx.classes import CLASSES, DEFAULT_WEIGHTS, module_weight, query_weights
 from codectx.glossary import RARE_AT_MOST, glossary_text, is_identifier
 from codectx.model.targets import get_target
 from codectx.profiles import get_profile
@@ -72,6 +73,7 @@ class Pack:
     total_tokens: int
     generation: int
     items: tuple[PackItem, ...]
+    by_class: dict[str, int] = field(default_factory=dict)  # file class -> tokens of the pack spent on it
 
 
 # --- representations' text -----------------------------------------------------------------------
@@ -323,10 +325,12 @@ def build_pack(
     query: str | None = None,
     generation: int | None = None,
     basis: PackBasis | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> Pack:
     """The repository's current (or the given) generation for `target`, packed into `budget` tokens.
 
     `basis` is the generation's pack_basis, kept by a caller that packs the same generation again.
+    `weights` are the file classes' weights (codectx.classes.load_weights; default DEFAULT_WEIGHTS).
     """
     if budget < 0:
         raise ValueError(f"the budget must be a positive number of tokens, not {budget}")
@@ -342,10 +346,17 @@ def build_pack(
     elif basis.generation != generation:
         raise ValueError(f"the pack basis is for generation {basis.generation}, not {generation}")
     reduced = reduced_modes(profile.target, profile.layout.page_width, profile.layout.page_height)
-    relevance = {m.module: m.score for m in rank(store, generation, query, basis.rank).modules}
+    weights = query_weights(weights or DEFAULT_WEIGHTS, query)
+    relevance = {m.module: m.score for m in rank(store, generation, query, basis.rank, weights).modules}
     modules = [_Module(m, relevance.get(m.row.name, 0.0)) for m in basis.modules]
     options = {m.row.name: _options(m.basis, reduced, profile.layout.page_width) for m in modules}
-    candidates = [Candidate(m.row.name, m.relevance, m.row.lines, tuple(options[m.row.name])) for m in modules]
+    candidates = [
+        Candidate(
+            m.row.name, m.relevance, m.row.lines, tuple(options[m.row.name]),
+            module_weight([(f.kind, f.lines) for f in m.files], weights),
+        )
+        for m in modules
+    ]  # fmt: skip
     chosen = allocate(candidates, budget)
 
     # Text estimates add per-file counts; the exact count of the joined text may differ by a few tokens.
@@ -371,7 +382,21 @@ def build_pack(
         items.extend(_materialise(store, module, chosen[module.row.name], texts, reduced, basis))
     total = sum(item.tokens for item in items)
     assert total <= budget, (total, budget)
-    return Pack(profile.name, budget, total, generation, tuple(items))
+    return Pack(profile.name, budget, total, generation, tuple(items), _by_class(items, basis.rank.files))
+
+
+def _by_class(items: Sequence[PackItem], files: Mapping[str, FileRow]) -> dict[str, int]:
+    """Tokens spent per file class: each item's tokens shared among its files by their text tokens."""
+    spent = dict.fromkeys(CLASSES, 0.0)
+    for item in items:
+        paths = sorted({r.path for r in item.ranges if r.path in files})
+        if not item.tokens or not paths:
+            continue
+        sizes = [max(files[p].text_tokens, 1) for p in paths]
+        whole = sum(sizes)
+        for path, size in zip(paths, sizes, strict=True):
+            spent[files[path].kind] = spent.get(files[path].kind, 0.0) + item.tokens * size / whole
+    return {kind: round(tokens) for kind, tokens in spent.items()}
 
 
 def _materialise(
@@ -428,12 +453,17 @@ def _item_json(item: PackItem) -> dict[str, object]:
 
 
 def summary_json(pack: Pack) -> dict[str, object]:
-    """budget, total_tokens, target and items (each with its token cost, files, ranges and page count)."""
+    """budget, total_tokens, target, by_class (tokens and share of the total per file class) and items
+    (each with its token cost, files, ranges and page count)."""
     return {
         "budget": pack.budget,
         "total_tokens": pack.total_tokens,
         "target": pack.target,
         "generation": pack.generation,
+        "by_class": {
+            kind: {"tokens": tokens, "share": round(tokens / pack.total_tokens, 4) if pack.total_tokens else 0.0}
+            for kind, tokens in pack.by_class.items()
+        },
         "items": [_item_json(item) | {"pages": len(item.pages)} for item in pack.items],
     }
 

@@ -7,15 +7,21 @@ With a question, a file's score mixes three lexical signals, each in [0, 1]:
   - path words ("tarfile" for "tar"), likewise,
 then adds PageRank over the reference graph personalised to those scores, so files the matches
 lean on rise too. Without a question, PageRank alone (centrality) ranks.
+
+Either way a file's score is multiplied by its class's weight (codectx.classes: source first, then
+docs and tests, data, licences and key material last; a `.codectx.toml` may change them). Unless the
+question asks about tests, tests weigh less than the code they test.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from codectx.catalog import generation_ids
+from codectx.classes import DEFAULT_WEIGHTS, query_weights
 from codectx.graph import pagerank
 from codectx.store import LINE_ROWID_SHIFT, EdgeRow, FileRow, Store
 from codectx.terms import path_words, query_terms, split_identifier
@@ -233,11 +239,15 @@ def _modules(files: list[RankedFile]) -> tuple[RankedModule, ...]:
     )
 
 
-def centrality(store: Store, generation: int, basis: RankBasis | None = None) -> Ranking:
-    """Files and modules ranked by PageRank over the reference graph."""
+def centrality(
+    store: Store, generation: int, basis: RankBasis | None = None, weights: Mapping[str, float] | None = None
+) -> Ranking:
+    """Files and modules ranked by PageRank over the reference graph, times their class weights."""
     basis = basis or rank_basis(store, generation)
+    weights = weights or DEFAULT_WEIGHTS
     files, edges = list(basis.files.values()), basis.edges
     ranks = pagerank([f.path for f in files], edges)
+    ranks = {f.path: ranks.get(f.path, 0.0) * weights.get(f.kind, 1.0) for f in files}
     referrers: dict[str, set[str]] = defaultdict(set)
     for edge in edges:
         referrers[edge.target].add(edge.source)
@@ -260,14 +270,22 @@ def centrality(store: Store, generation: int, basis: RankBasis | None = None) ->
     return Ranking(None, (), modules, tuple(ranked), ())
 
 
-def rank(store: Store, generation: int, query: str | None, basis: RankBasis | None = None) -> Ranking:
+def rank(
+    store: Store,
+    generation: int,
+    query: str | None,
+    basis: RankBasis | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> Ranking:
     """Rank the generation for `query`; without one (or without usable words), by centrality.
 
-    `basis` (rank_basis of this generation) saves reading the generation's files and graph again."""
+    `basis` (rank_basis of this generation) saves reading the generation's files and graph again.
+    `weights` are the class weights (codectx.classes.load_weights; default DEFAULT_WEIGHTS)."""
     basis = basis or rank_basis(store, generation)
+    weights = query_weights(weights or DEFAULT_WEIGHTS, query)
     terms = query_terms(query or "")
     if not terms:
-        ranking = centrality(store, generation, basis)
+        ranking = centrality(store, generation, basis, weights)
         return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
     matcher = _Matcher(store, basis)
     evidence: dict[str, _Evidence] = defaultdict(_Evidence)
@@ -282,7 +300,7 @@ def rank(store: Store, generation: int, query: str | None, basis: RankBasis | No
     graph_rank = _scaled(pagerank(sorted(matcher.files), basis.edges, seeds)) if seeds else {}
     ranked: list[RankedFile] = []
     for path, row in matcher.files.items():
-        score = lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)
+        score = (lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)) * weights.get(row.kind, 1.0)
         if score <= 0:
             continue
         reason, line = _reason(evidence[path]) if path in evidence else ("referenced by matching files", 1)

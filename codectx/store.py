@@ -28,7 +28,7 @@ from typing import Any
 
 from codectx.secrets import SecretSpan
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 STORE_DIRNAME = ".codectx"
 KEEP_GENERATIONS = 3
 BLOB_GRACE_SECONDS = 600.0
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS generations (
 CREATE TABLE IF NOT EXISTS files (
     generation INTEGER NOT NULL, path TEXT NOT NULL, module TEXT NOT NULL, language TEXT NOT NULL,
     sha256 TEXT NOT NULL, size INTEGER NOT NULL, lines INTEGER NOT NULL, text_tokens INTEGER NOT NULL,
-    PRIMARY KEY (generation, path)
+    kind TEXT NOT NULL, PRIMARY KEY (generation, path)
 );
 CREATE INDEX IF NOT EXISTS files_sha ON files (sha256);
 CREATE TABLE IF NOT EXISTS skipped (
@@ -122,6 +122,7 @@ class FileRow:
     size: int
     lines: int
     text_tokens: int
+    kind: str = "source"  # the file's class (codectx.classes): source, test, docs, config, data, licence, keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +335,7 @@ class Store:
 
     def files(self, generation: int) -> list[FileRow]:
         rows = self.db.execute(
-            "SELECT path, module, language, sha256, size, lines, text_tokens FROM files "
+            "SELECT path, module, language, sha256, size, lines, text_tokens, kind FROM files "
             "WHERE generation = ? ORDER BY path",
             (generation,),
         )
@@ -530,8 +531,11 @@ class Store:
                 ],
             )
             db.executemany(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(generation, f.path, f.module, f.language, f.sha256, f.size, f.lines, f.text_tokens) for f in files],
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (generation, f.path, f.module, f.language, f.sha256, f.size, f.lines, f.text_tokens, f.kind)
+                    for f in files
+                ],
             )
             db.executemany("INSERT INTO skipped VALUES (?, ?, ?)", [(generation, p, r) for p, r in skipped])
             db.executemany(

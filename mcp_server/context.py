@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mcp_types import ContentBlock
 
+from codectx.classes import WeightsError, load_weights
 from codectx.mcp_server.output import CappedContent, ranges_label, thousands
 from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot, ToolFailure
 from codectx.pack import Pack, PackBasis, PackItem, build_pack, pack_basis
@@ -76,7 +77,9 @@ class ContextPacker:
     def __init__(self, reader: IndexReader, max_tokens: int) -> None:
         self.reader = reader
         self.max_tokens = max_tokens
-        self._cache: OrderedDict[tuple[tuple[int, float], PackRequest], Pack] = OrderedDict()
+        self._cache: OrderedDict[tuple[tuple[int, float], PackRequest, tuple[tuple[str, float], ...]], Pack] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
         # Outlines, glossaries, token counts and the graph are the same for every query: built once per generation.
         self._bases: PerGeneration[PackBasis] = PerGeneration(lambda snap: pack_basis(snap.store, snap.id))
@@ -98,15 +101,20 @@ class ContextPacker:
             return self._render(pack, request, snap, start or Cursor(snap.id, 0, 0))
 
     def _pack(self, snap: Snapshot, request: PackRequest) -> Pack:
-        key = (snap.key, request)
+        try:
+            weights = load_weights(snap.root)
+        except WeightsError as error:
+            raise ToolFailure(str(error)) from None
+        key = (snap.key, request, tuple(sorted(weights.items())))
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
         pack = build_pack(
-            snap.store, request.target, request.budget, request.query, generation=snap.id, basis=self._bases.of(snap)
-        )
+            snap.store, request.target, request.budget, request.query, generation=snap.id, basis=self._bases.of(snap),
+            weights=weights,
+        )  # fmt: skip
         with self._lock:
             self._cache[key] = pack
             while len(self._cache) > PACK_CACHE_SIZE:
@@ -194,9 +202,7 @@ class ContextPacker:
             f"covers {ranges_label(item.ranges, spans=bool(item.pages)) or 'no source lines'}"
         )
 
-    def _summary(
-        self, pack: Pack, request: PackRequest, start: Cursor, numbers: dict[int, int], snap: Snapshot
-    ) -> str:
+    def _summary(self, pack: Pack, request: PackRequest, start: Cursor, numbers: dict[int, int], snap: Snapshot) -> str:
         sent = [item for item in pack.items if item.representation != "omitted"]
         query = f" for query {request.query!r}" if request.query else ""
         text = (

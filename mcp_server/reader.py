@@ -81,7 +81,7 @@ class Snapshot:
 
     def file(self, path: str) -> FileRow | None:
         row = self.store.db.execute(
-            "SELECT path, module, language, sha256, size, lines, text_tokens FROM files "
+            "SELECT path, module, language, sha256, size, lines, text_tokens, kind FROM files "
             "WHERE generation = ? AND path = ?",
             (self.id, path),
         ).fetchone()
