@@ -24,7 +24,7 @@ from codectx.catalog import generation_ids
 from codectx.classes import DEFAULT_WEIGHTS, query_weights
 from codectx.graph import pagerank
 from codectx.store import LINE_ROWID_SHIFT, EdgeRow, FileRow, Store
-from codectx.terms import path_words, query_terms, split_identifier
+from codectx.terms import path_words, query_forms, split_identifier
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -89,8 +89,9 @@ def _scaled(values: dict[str, float]) -> dict[str, float]:
     return {k: v / top for k, v in values.items()} if top > 0 else {}
 
 
-def _fts_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"*'
+def _fts_phrase(forms: tuple[str, ...]) -> str:
+    """An FTS5 query for any of a word's prefixes."""
+    return " OR ".join('"' + form.replace('"', '""') + '"*' for form in forms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +118,8 @@ class _Matcher:
         self.files = basis.files
         self.paths_of = basis.paths_of
 
-    def line_postings(self, term: str) -> dict[str, tuple[int, int]]:
-        """path -> (matching lines, first matching line) for one term (a prefix)."""
+    def line_postings(self, term: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+        """path -> (matching lines, first matching line) for one term (any of its prefixes)."""
         postings: dict[str, tuple[int, int]] = {}
         rows = self.store.db.execute("SELECT rowid FROM line_fts WHERE line_fts MATCH ?", (_fts_phrase(term),))
         for (rowid,) in rows:
@@ -127,8 +128,8 @@ class _Matcher:
                 postings[path] = (count + 1, min(first, rowid & _LINE_MASK))
         return postings
 
-    def symbol_matches(self, term: str) -> list[tuple[str, str, str, int, int]]:
-        """(path, name, kind, start line, end line) of symbols whose name has a word starting with `term`."""
+    def symbol_matches(self, term: tuple[str, ...]) -> list[tuple[str, str, str, int, int]]:
+        """(path, name, kind, start line, end line) of symbols whose name has a word starting with `term`'s prefixes."""
         rows = self.store.db.execute(
             "SELECT s.file_id, s.name, s.kind, s.start_line, s.end_line FROM symbol_fts "
             "JOIN symbols s ON s.id = symbol_fts.rowid WHERE symbol_fts MATCH ?",
@@ -145,7 +146,7 @@ def _idf(total: int, containing: int) -> float:
     return math.log(1 + (total - containing + 0.5) / (containing + 0.5))
 
 
-def _bm25(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -> dict[str, float]:
+def _bm25(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]) -> dict[str, float]:
     total = len(matcher.files)
     average = sum(f.lines for f in matcher.files.values()) / max(total, 1)
     scores: dict[str, float] = defaultdict(float)
@@ -157,21 +158,21 @@ def _bm25(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -
             norm = count * (BM25_K1 + 1) / (count + BM25_K1 * (1 - BM25_B + BM25_B * length / max(average, 1.0)))
             scores[path] += idf * norm
             found = evidence[path]
-            found.term_lines[term] = count
-            found.first_line[term] = first
+            found.term_lines[term[0]] = count
+            found.first_line[term[0]] = first
     return dict(scores)
 
 
-def _symbol_scores(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -> dict[str, float]:
+def _symbol_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]) -> dict[str, float]:
     """A symbol scores the idf of the terms its name contains, times the share of its name they cover."""
     total = len(matcher.files)
     matched: dict[tuple[str, str, str, int, int], set[str]] = defaultdict(set)
     idf: dict[str, float] = {}
     for term in terms:
         hits = matcher.symbol_matches(term)
-        idf[term] = _idf(total, len({h[0] for h in hits}))
+        idf[term[0]] = _idf(total, len({h[0] for h in hits}))
         for hit in hits:
-            matched[hit].add(term)
+            matched[hit].add(term[0])
     per_file: dict[str, list[RankedSymbol]] = defaultdict(list)
     for (path, name, kind, start, end), found in matched.items():
         parts = max(len(split_identifier(name)), 1)
@@ -189,7 +190,7 @@ def _symbol_scores(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evi
     return scores
 
 
-def _path_scores(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evidence]) -> dict[str, float]:
+def _path_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]) -> dict[str, float]:
     words = {path: path_words(path) for path in matcher.files}
     total = len(words)
     scores: dict[str, float] = defaultdict(float)
@@ -200,7 +201,7 @@ def _path_scores(matcher: _Matcher, terms: list[str], evidence: dict[str, _Evide
         whole += idf
         for path in hits:
             scores[path] += idf
-            evidence[path].path_terms.append(term)
+            evidence[path].path_terms.append(term[0])
     return {path: score / whole for path, score in scores.items()}
 
 
@@ -283,7 +284,7 @@ def rank(
     `weights` are the class weights (codectx.classes.load_weights; default DEFAULT_WEIGHTS)."""
     basis = basis or rank_basis(store, generation)
     weights = query_weights(weights or DEFAULT_WEIGHTS, query)
-    terms = query_terms(query or "")
+    terms = query_forms(query or "")
     if not terms:
         ranking = centrality(store, generation, basis, weights)
         return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
@@ -309,4 +310,4 @@ def rank(
     file_score = {r.path: r.score for r in ranked}
     symbols = [s for path in evidence for s in evidence[path].symbols]
     symbols.sort(key=lambda s: (-(s.score * (1 + file_score.get(s.path, 0.0))), s.path, s.line))
-    return Ranking(query, tuple(terms), _modules(ranked), tuple(ranked), tuple(symbols))
+    return Ranking(query, tuple(t[0] for t in terms), _modules(ranked), tuple(ranked), tuple(symbols))

@@ -1,12 +1,18 @@
 """Terms: the words that code and questions are matched on.
 
 Identifiers are split at underscores and case changes ("HTTPRedirectHandler" -> http, redirect,
-handler) so that a question's plain words meet the code's compound names.
+handler) so that a question's plain words meet the code's compound names. A question's words are
+reduced to their Snowball (Porter 2) English stems, which are matched as prefixes ("redirects" ->
+"redirect*", "names" -> "name*"); a noun made from a verb also matches the verb ("conversion" ->
+"convers*" or "convert*", "resolution" -> "resolut*" or "resolv*").
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import snowballstemmer  # type: ignore[import-untyped]  # ships no type hints
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CASE_CHANGE = re.compile(r"[a-z0-9][A-Z]|[A-Z][A-Z][a-z]")
@@ -18,9 +24,9 @@ _STOPWORD_TEXT = """a an and are as at be been being but by can could do does do
 into is it its me my of on or our should so than that the their them then there these they this those to was we were
 what when where which while who whom why will with would you your"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# Suffixes dropped to reach a word's stem; the stem is matched as a prefix ("redirects" -> "redirect*").
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "ed", "es", "er", "s")
+# Words this short are matched as they are: stemming "is" or "ids" finds too much.
 MIN_STEM = 3
+_STEMMER = snowballstemmer.stemmer("english")
 
 
 def split_identifier(name: str) -> list[str]:
@@ -57,25 +63,52 @@ def camel_parts(text: str) -> dict[int, str]:
     return parts
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
+    """The word's Snowball English stem, lower-cased ("conversions" -> "convers", "names" -> "name")."""
     word = word.lower()
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-            return word[: -len(suffix)]
-    return word
+    return word if len(word) <= MIN_STEM else str(_STEMMER.stemWord(word))
 
 
-def query_terms(question: str) -> list[str]:
-    """Distinct stems of the question's words (identifiers split), without stop words, in order."""
-    terms: list[str] = []
+def word_forms(word: str) -> tuple[str, ...]:
+    """The prefixes a question's word matches: its stem, and the verb's stem for a noun made from one.
+
+    Snowball leaves derivation alone ("conversion" -> "convers", "convert" -> "convert"), so a
+    question about conversion would miss convert(); the common Latin patterns are added here.
+    """
+    word = word.lower()
+    root = stem(word)
+    forms = [root]
+    if root.endswith("i") and word.endswith(("y", "ies", "ied")):
+        forms.append(root[:-1] + "y")  # queries -> queri, query
+    if word.endswith(("sion", "sions")) and len(root) > 4:
+        if root.endswith("ss"):
+            forms.append(root[:-2] + "t")  # permission -> permit
+        elif root.endswith("s"):
+            forms += [root[:-1] + "t", root[:-1] + "d"]  # conversion -> convert, extension -> extend
+    elif word.endswith(("ution", "utions")) and root.endswith("ut"):
+        forms.append(root[:-2] + "v")  # resolution -> resolv
+    elif word.endswith(("ption", "ptions")) and root.endswith("pt"):
+        forms.append(root[:-2] + "b")  # description -> describ
+    return tuple(forms)
+
+
+def query_forms(question: str) -> list[tuple[str, ...]]:
+    """Per distinct word of the question (identifiers split, stop words left out), the prefixes it matches."""
+    found: list[tuple[str, ...]] = []
     for token in _IDENTIFIER.findall(question) + [w for w in _WORD.findall(question) if w.isdigit()]:
         for part in split_identifier(token) or [token.lower()]:
             if part in STOPWORDS or len(part) < 2:
                 continue
-            stemmed = stem(part)
-            if stemmed not in terms:
-                terms.append(stemmed)
-    return terms
+            forms = word_forms(part)
+            if all(forms[0] != known[0] for known in found):
+                found.append(forms)
+    return found
+
+
+def query_terms(question: str) -> list[str]:
+    """Distinct stems of the question's words (identifiers split), without stop words, in order."""
+    return [forms[0] for forms in query_forms(question)]
 
 
 def name_words(name: str) -> str:

@@ -1,0 +1,108 @@
+"""Question words: Snowball stems matched as prefixes, and the verb behind a noun made from one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from codectx.indexer import index_repository
+from codectx.relevance import rank
+from codectx.store import Store
+from codectx.terms import query_forms, query_terms, stem, word_forms
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("names", "name"),
+        ("redirects", "redirect"),
+        ("following", "follow"),
+        ("conversions", "convers"),
+        ("converted", "convert"),
+        ("distance", "distanc"),
+        ("parsing", "pars"),
+        ("ids", "ids"),
+    ],
+)
+def test_stem(word: str, expected: str) -> None:
+    assert stem(word) == expected
+
+
+def test_nouns_made_from_verbs_also_match_the_verb() -> None:
+    assert "convert" in word_forms("conversion")
+    assert "extend" in word_forms("extensions")
+    assert "permit" in word_forms("permission")
+    assert "resolv" in word_forms("resolution")
+    assert "describ" in word_forms("description")
+    assert "query" in word_forms("queries")
+    assert word_forms("class") == ("class",)
+
+
+def test_query_terms() -> None:
+    assert query_terms("edit distance for mistyped command names") == ["edit", "distanc", "mistyp", "command", "name"]
+    assert query_forms("type conversion")[1][:2] == ("convers", "convert")
+
+
+LICENSE = """Copyright 2014 Example. All rights reserved.
+
+Redistribution and use in source and binary forms, with or without modification, are permitted
+provided that the following conditions are met: redistributions of source code must retain the
+above copyright notice. Neither the name of the copyright holder nor the names of its contributors
+may be used to endorse or promote products derived from this software.
+"""
+
+TYPES = '''"""Parameter values."""
+
+
+def convert(value, kind):
+    """Turn a raw value into the parameter's kind."""
+    if kind is int:
+        return int(value)
+    return str(value)
+'''
+
+SUGGEST = '''"""Suggestions for unknown commands."""
+
+
+def edit_distance(left, right):
+    """Levenshtein distance between two strings."""
+    previous = list(range(len(right) + 1))
+    for i, a in enumerate(left, 1):
+        current = [i]
+        for j, b in enumerate(right, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1]
+
+
+def suggest(typed, commands):
+    """Command names close to a mistyped one."""
+    return [name for name in commands if edit_distance(typed, name) <= 2]
+'''
+
+HINTS = '''"""Type hints for the documentation."""
+
+TYPE_NAMES = {"int": "integer type", "str": "string type", "bool": "boolean type"}
+
+
+def type_name(kind):
+    """The type's name, for the type table."""
+    return TYPE_NAMES.get(kind.__name__, "other type")
+'''
+
+
+def test_verbs_and_stems_in_a_repository(make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path) -> None:
+    repo = make_repo({"LICENSE.txt": LICENSE, "pkg/params.py": TYPES, "pkg/suggest.py": SUGGEST, "pkg/hints.py": HINTS})
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir)
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude").id
+        conversion = rank(store, generation, "type conversion")
+        mistyped = rank(store, generation, "edit distance for mistyped command names")
+    assert conversion.files[0].path == "pkg/params.py"
+    assert "'convers'" in conversion.files[0].reason
+    paths = [f.path for f in mistyped.files]
+    assert paths[0] == "pkg/suggest.py"
+    assert "LICENSE.txt" not in paths[:2]
