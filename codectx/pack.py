@@ -3,8 +3,8 @@
 Representations, from most to least faithful: exact text, full-density pages, reduced pages (the
 target's smaller native sizes), outline, omitted. Relevance (codectx.relevance) orders modules;
 codectx.budget chooses. Pages are lossy, so each module sent as pages brings a glossary item: its
-rare exact strings as text, inside the budget. Text tokens are cl100k counts of the exact text
-sent; page tokens are the target's rule. The total never exceeds the budget.
+rare exact strings as text, inside the budget, at most GLOSSARY_SHARE of its pages' tokens. Text
+tokens are cl100k counts of the exact text sent; page tokens are the target's rule. The total never exceeds the budget.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -35,6 +35,11 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "codectx-pack/1"
 _LINE_MAP_MARK = "\x00line-map:"  # a placeholder: no path or module name holds a NUL
 OUTLINE_SKIPS = frozenset({"__all__"})
+# A module's glossary costs at most this share of its pages' tokens (full or reduced): past that the
+# strings cost more than the pages they clarify (benchmark tables, fixtures full of numbers). Values
+# come first (hex, UUIDs, numbers: what pages misread), then long names; code before tests and data.
+# The strings left out are one read_source call away, and the glossary says how many there are.
+GLOSSARY_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +215,61 @@ class PackBasis:
     rank: RankBasis
     texts: dict[str, tuple[str, int]] = field(default_factory=dict)  # module -> (text, exact cl100k count)
     reduced: dict[tuple[str, tuple[int, int]], tuple[ReducedPage, str]] = field(default_factory=dict)
+    glossaries: dict[tuple[str, int], Glossary] = field(default_factory=dict)  # (module, page tokens) -> capped
+
+
+@dataclass(frozen=True, slots=True)
+class Glossary:
+    """A module's glossary as sent beside pages costing a given number of tokens."""
+
+    text: str
+    tokens: int
+    entries: tuple[tuple[str, int, str], ...]  # (path, line, string), in path and line order
+    left_out: int  # strings past the cap
+
+
+def _glossary_preference(kinds: Mapping[str, str]) -> Callable[[tuple[str, int, str]], tuple[bool, float, str, int]]:
+    def key(entry: tuple[str, int, str]) -> tuple[bool, float, str, int]:
+        path, line, string = entry
+        return is_identifier(string), -DEFAULT_WEIGHTS.get(kinds.get(path, "source"), 1.0), path, line
+
+    return key
+
+
+def _glossary_with(module: str, entries: Sequence[tuple[str, int, str]], left_out: int) -> str:
+    text = glossary_text(module, sorted(entries))
+    if not left_out:
+        return text
+    header, _, rest = text.partition("\n")
+    note = (
+        f"{left_out} more exact {'string' if left_out == 1 else 'strings'}: read_source "
+        f"(this list is capped at {GLOSSARY_SHARE:.0%} of the pages' tokens)"
+    )
+    return f"{header}\n{note}\n{rest}"
+
+
+def capped_glossary(basis: PackBasis, module: ModuleBasis, page_tokens: int) -> Glossary:
+    """The module's glossary within GLOSSARY_SHARE of `page_tokens`, its preferred strings first."""
+    cap = int(GLOSSARY_SHARE * page_tokens)
+    if module.glossary_tokens <= cap:
+        return Glossary(module.glossary, module.glossary_tokens, module.glossary_entries, 0)
+    key = (module.row.name, cap)
+    if key not in basis.glossaries:
+        kinds = {f.path: f.kind for f in module.files}
+        ordered = sorted(module.glossary_entries, key=_glossary_preference(kinds))
+        best = Glossary("", 0, (), len(ordered))
+        low, high = 0, len(ordered) - 1  # the largest number of strings that fits, by bisection
+        while low <= high:
+            keep = (low + high) // 2
+            text = _glossary_with(module.row.name, ordered[:keep], len(ordered) - keep)
+            tokens = count_tokens(text)
+            if tokens <= cap:
+                best = Glossary(text, tokens, tuple(sorted(ordered[:keep])), len(ordered) - keep)
+                low = keep + 1
+            else:
+                high = keep - 1
+        basis.glossaries[key] = best
+    return basis.glossaries[key]
 
 
 def pack_basis(store: Store, generation: int) -> PackBasis:
@@ -265,7 +325,9 @@ class _Module:
         return self.basis.files
 
 
-def _options(module: ModuleBasis, reduced: list[tuple[tuple[int, int], int]], page_width: int) -> list[Option]:
+def _options(
+    module: ModuleBasis, reduced: list[tuple[tuple[int, int], int]], page_width: int, basis: PackBasis
+) -> list[Option]:
     row = module.row
     header_tokens = module.header_tokens
     options = [
@@ -274,9 +336,10 @@ def _options(module: ModuleBasis, reduced: list[tuple[tuple[int, int], int]], pa
         Option("text", row.text_tokens + header_tokens, faithfulness("text")),
     ]
     if row.pages:
-        options.append(Option("pages", row.vision_tokens + module.glossary_tokens, faithfulness("pages")))
+        glossary = capped_glossary(basis, module, row.vision_tokens)
+        options.append(Option("pages", row.vision_tokens + glossary.tokens, faithfulness("pages")))
         for detail, (size, tokens) in enumerate(reduced):
-            cost = row.pages * tokens + module.glossary_tokens
+            cost = row.pages * tokens + capped_glossary(basis, module, row.pages * tokens).tokens
             scale = size[0] / page_width
             options.append(Option("reduced_pages", cost, faithfulness("reduced_pages", scale), detail))
     return options
@@ -349,7 +412,7 @@ def build_pack(
     weights = query_weights(weights or DEFAULT_WEIGHTS, query)
     relevance = {m.module: m.score for m in rank(store, generation, query, basis.rank, weights).modules}
     modules = [_Module(m, relevance.get(m.row.name, 0.0)) for m in basis.modules]
-    options = {m.row.name: _options(m.basis, reduced, profile.layout.page_width) for m in modules}
+    options = {m.row.name: _options(m.basis, reduced, profile.layout.page_width, basis) for m in modules}
     candidates = [
         Candidate(
             m.row.name, m.relevance, m.row.lines, tuple(options[m.row.name]),
@@ -419,14 +482,18 @@ def _materialise(
     rows = store.module_pages(basis.generation, name)
     if option.representation == "pages":
         pages = _page_items(store, rows, module.files, None, 0, basis)
+        cost = module.row.vision_tokens  # what _options capped the glossary by
     else:
         size, tokens = reduced[option.detail]
         pages = _page_items(store, rows, module.files, size, tokens, basis)
+        cost = module.row.pages * tokens
     ranges = _merged(r for page in pages for r in page.ranges)
-    items = [PackItem(name, option.representation, sum(p.tokens for p in pages), ranges, None, pages, relevance)]
-    if parts.glossary:
-        lines = tuple(FileRange(path, line, line) for path, line, _ in parts.glossary_entries)
-        items.append(PackItem(name, "glossary", parts.glossary_tokens, lines, parts.glossary, (), relevance))
+    page_tokens = sum(p.tokens for p in pages)
+    items = [PackItem(name, option.representation, page_tokens, ranges, None, pages, relevance)]
+    glossary = capped_glossary(basis, parts, cost)
+    if glossary.text:
+        lines = tuple(FileRange(path, line, line) for path, line, _ in glossary.entries)
+        items.append(PackItem(name, "glossary", glossary.tokens, lines, glossary.text, (), relevance))
     return items
 
 

@@ -29,7 +29,7 @@ def smallest_budget(basis: PackBasis) -> Floor | None:
     reduced = reduced_modes(profile.target, profile.layout.page_width, profile.layout.page_height)
     cheapest: Floor | None = None
     for module in basis.modules:
-        for option in _options(module, reduced, profile.layout.page_width):
+        for option in _options(module, reduced, profile.layout.page_width, basis):
             if option.tokens > 0 and (cheapest is None or option.tokens < cheapest.tokens):
                 cheapest = Floor(option.tokens, module.row.name, option.representation)
     return cheapest

@@ -260,3 +260,31 @@ def test_glossary_never_lists_certificate_or_key_material() -> None:
     text = f'X = "a1b2c3d4e5"\n{block}\nY = 123456\n'
     assert exact_candidates(text) == [(1, "a1b2c3d4e5"), (6, "123456")]
     assert exact_candidates(body) != []  # the same line outside a block is listed
+
+
+def test_glossary_is_capped_at_a_share_of_its_pages(make_repo, tmp_path: Path) -> None:
+    import random
+
+    from codectx.pack import GLOSSARY_SHARE
+
+    rng = random.Random(7)
+    table = "".join(
+        f"ROW_{n} = ('{rng.getrandbits(64):016x}', {rng.getrandbits(40)})  # {'x' * 10}\n" for n in range(900)
+    )
+    names = "".join(f"def a_rather_long_and_descriptive_function_{n}():\n    return {n}\n\n\n" for n in range(3))
+    repo = make_repo({"tables/values.py": names + table})
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir, workers=1)
+    with Store.open(store_dir, create=False) as store:
+        module = store.modules(store.require_generation("claude").id)[0]
+        pack = build_pack(store, "claude", module.vision_tokens * 2)
+        check_pack(pack, store, module.vision_tokens * 2)
+    pages, glossary = pack.items
+    assert pages.representation == "pages" and glossary.representation == "glossary"
+    assert glossary.text is not None and 0 < glossary.tokens <= GLOSSARY_SHARE * pages.tokens
+    listed = glossary.text.count("\n") - 3  # the header, the note and the path
+    # 900 hex strings, 900 long numbers and 3 long names; what is not listed is counted.
+    assert f"{1803 - listed} more exact strings: read_source" in glossary.text.splitlines()[1]
+    # Values before long names: the pages misread hex, not words.
+    assert "a_rather_long_and_descriptive_function" not in glossary.text
+    assert len(glossary.ranges) == listed
