@@ -29,8 +29,10 @@ from codectx.terms import path_words, query_forms, split_identifier
 BM25_K1 = 1.2
 BM25_B = 0.75
 SYMBOL_WEIGHT = 0.6
-PATH_WEIGHT = 0.6
-RANK_WEIGHT = 0.3
+PATH_WEIGHT = 1.0
+RANK_WEIGHT = 0.1
+FOLDER_SHARE = 0.3  # a question's word in a file's folders only, against one in its name
+INDEX_FILES = frozenset({"__init__", "mod", "index", "lib", "main", "__main__"})
 SEED_FILES = 30  # the best lexical matches personalise PageRank
 SYMBOL_KINDS_WEIGHT = {"variable": 0.5, "constant": 0.7, "macro": 0.7}
 _LINE_MASK = (1 << LINE_ROWID_SHIFT) - 1
@@ -176,7 +178,8 @@ def _symbol_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: di
     per_file: dict[str, list[RankedSymbol]] = defaultdict(list)
     for (path, name, kind, start, end), found in matched.items():
         parts = max(len(split_identifier(name)), 1)
-        coverage = min(1.0, len(found) / parts)
+        covered = {word for term in found for word in term.split(" ")}  # a phrase term covers its words
+        coverage = min(1.0, len(covered) / parts)
         score = sum(idf[t] for t in found) * math.sqrt(coverage) * SYMBOL_KINDS_WEIGHT.get(kind, 1.0)
         reason = f"{kind} name matches {', '.join(repr(t) for t in sorted(found))}"
         per_file[path].append(RankedSymbol(path, name, kind, start, end, score, reason))
@@ -192,6 +195,7 @@ def _symbol_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: di
 
 def _path_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]) -> dict[str, float]:
     words = {path: path_words(path) for path in matcher.files}
+    names = {path: _name_words(path) for path in matcher.files}
     total = len(words)
     scores: dict[str, float] = defaultdict(float)
     whole = 0.0
@@ -200,9 +204,19 @@ def _path_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict
         idf = _idf(total, len(hits))
         whole += idf
         for path in hits:
-            scores[path] += idf
+            # The file's own name says more than the folders it shares with its neighbours.
+            named = any(w.startswith(term) for w in names[path])
+            scores[path] += idf * (1.0 if named else FOLDER_SHARE)
             evidence[path].path_terms.append(term[0])
     return {path: score / whole for path, score in scores.items()}
+
+
+def _name_words(path: str) -> list[str]:
+    """Words of the file's name; for a package's index file (__init__.py, mod.rs, index.js), its folder's."""
+    words = path_words(path.rpartition("/")[2])
+    if len(path.split("/")) > 1 and words and words[0] in INDEX_FILES:
+        words = path_words(path.rsplit("/", 2)[-2])
+    return words
 
 
 def _reason(evidence: _Evidence) -> tuple[str, int]:

@@ -19,6 +19,7 @@ _CASE_CHANGE = re.compile(r"[a-z0-9][A-Z]|[A-Z][A-Z][a-z]")
 _CAMEL = re.compile(r"[A-Za-z0-9]*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])[A-Za-z0-9]*")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_DOTTED = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
 
 _STOPWORD_TEXT = """a an and are as at be been being but by can could do does done for from has have how i if in
 into is it its me my of on or our should so than that the their them then there these they this those to was we were
@@ -94,15 +95,23 @@ def word_forms(word: str) -> tuple[str, ...]:
 
 
 def query_forms(question: str) -> list[tuple[str, ...]]:
-    """Per distinct word of the question (identifiers split, stop words left out), the prefixes it matches."""
+    """Per distinct word of the question (identifiers split, stop words left out), the prefixes it matches;
+    an identifier of several parts adds itself as a phrase ("get current context")."""
     found: list[tuple[str, ...]] = []
     for token in _IDENTIFIER.findall(question) + [w for w in _WORD.findall(question) if w.isdigit()]:
-        for part in split_identifier(token) or [token.lower()]:
+        parts = split_identifier(token) or [token.lower()]
+        for part in parts:
             if part in STOPWORDS or len(part) < 2:
                 continue
             forms = word_forms(part)
             if all(forms[0] != known[0] for known in found):
                 found.append(forms)
+        if len(parts) > 1 and (phrase := " ".join(parts)) not in (known[0] for known in found):
+            found.append((phrase,))  # the identifier itself (get_current_context), its parts in a row
+    for dotted in _DOTTED.findall(question):  # res.send, requests.get: the name as code writes it
+        phrase = " ".join(part for name in dotted.split(".") for part in split_identifier(name))
+        if phrase not in (known[0] for known in found):
+            found.append((phrase,))
     return found
 
 

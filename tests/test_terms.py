@@ -106,3 +106,22 @@ def test_verbs_and_stems_in_a_repository(make_repo: Callable[[dict[str, str | by
     paths = [f.path for f in mistyped.files]
     assert paths[0] == "pkg/suggest.py"
     assert "LICENSE.txt" not in paths[:2]
+
+
+def test_identifiers_in_a_question_are_also_phrases() -> None:
+    forms = query_forms("where is get_current_context stored")
+    assert ("get current context",) in forms and forms[0] == ("get",)
+    assert ("res send",) in query_forms("which tests cover res.send with a buffer")
+    assert query_forms("redirects") == [("redirect",)]
+
+
+def test_a_files_own_name_counts_more_than_its_folders(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    body = "def run(value):\n    return value\n"
+    repo = make_repo({"parser/helpers.py": body * 3, "tools/parser.py": body * 3, "parser/__init__.py": ""})
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir)
+    with Store.open(store_dir, create=False) as store:
+        ranking = rank(store, store.require_generation("claude").id, "parser")
+    assert ranking.files[0].path == "tools/parser.py"
