@@ -80,6 +80,12 @@ _TEST_WORDS = frozenset(
     {"test", "tests", "tested", "testing", "unittest", "unittests", "spec", "specs", "fixture", "fixtures",
      "pytest", "conftest", "mock", "mocks", "mocked", "assert", "assertion", "assertions"}
 )  # fmt: skip
+_ASKED_CLASSES = {
+    "test": _TEST_WORDS,
+    "data": frozenset({"csv", "tsv", "dataset", "datasets", "benchmark", "benchmarks", "lockfile", "lockfiles"}),
+    "licence": frozenset({"licence", "license", "licenses", "licences", "licensed", "copyright", "changelog"}),
+    "keys": frozenset({"certificate", "certificates", "cert", "certs", "pem"}),
+}
 _WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -123,16 +129,22 @@ def classify(path: str, text: str = "") -> str:
     return "source"
 
 
+def _asks(question: str | None, words: frozenset[str]) -> bool:
+    return bool(question) and any(w.lower() in words for w in _WORD.findall(question or ""))
+
+
 def asks_about_tests(question: str | None) -> bool:
     """Whether a question is about tests (test, spec, fixture, ...), so test files should not yield to code."""
-    return bool(question) and any(w.lower() in _TEST_WORDS for w in _WORD.findall(question or ""))
+    return _asks(question, _TEST_WORDS)
 
 
 def query_weights(weights: Mapping[str, float], question: str | None) -> dict[str, float]:
-    """The weights for one question: a question about tests weighs tests like source."""
+    """The weights for one question: a question that names a class (tests, CSV data, the licence,
+    certificates) weighs that class like source."""
     chosen = dict(weights)
-    if asks_about_tests(question):
-        chosen["test"] = max(chosen["test"], chosen["source"])
+    for kind, words in _ASKED_CLASSES.items():
+        if _asks(question, words):
+            chosen[kind] = max(chosen[kind], chosen["source"])
     return chosen
 
 

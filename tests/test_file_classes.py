@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from codectx.classes import DEFAULT_WEIGHTS, WeightsError, asks_about_tests, classify, load_weights
+from codectx.classes import (
+    DEFAULT_WEIGHTS,
+    WeightsError,
+    asks_about_tests,
+    classify,
+    load_weights,
+    query_weights,
+)
 from codectx.cli import main
 from codectx.indexer import index_repository
 from codectx.pack import build_pack
@@ -190,6 +197,16 @@ def test_code_outranks_its_tests_data_and_licences(classified: tuple[Path, Path]
 def test_a_question_about_tests_finds_the_tests_first(classified: tuple[Path, Path]) -> None:
     _, store_dir = classified
     assert _files(store_dir, "which tests check that output is captured")[0] == "tests/test_runner.py"
+
+
+def test_a_question_that_names_a_class_finds_its_files(classified: tuple[Path, Path]) -> None:
+    _, store_dir = classified
+    assert _files(store_dir, "which licence permits to copy and output")[0] == "LICENSE"
+    table = "bench/runs/2020-01-01/raw.csv"
+    assert _files(store_dir, "the runs that capture output").index(table) > 2
+    assert _files(store_dir, "the csv runs that capture output").index(table) <= 1
+    assert query_weights(DEFAULT_WEIGHTS, "where is the server certificate")["keys"] == DEFAULT_WEIGHTS["source"]
+    assert query_weights(DEFAULT_WEIGHTS, "how is output captured") == DEFAULT_WEIGHTS
 
 
 def test_weights_from_the_repository_change_the_ranking(
