@@ -337,12 +337,25 @@ def _options(
     ]
     if row.pages:
         glossary = capped_glossary(basis, module, row.vision_tokens)
-        options.append(Option("pages", row.vision_tokens + glossary.tokens, faithfulness("pages")))
+        conveyed = _glossary_conveys(module, glossary)
+        options.append(Option("pages", row.vision_tokens + glossary.tokens, faithfulness("pages") * conveyed))
         for detail, (size, tokens) in enumerate(reduced):
-            cost = row.pages * tokens + capped_glossary(basis, module, row.pages * tokens).tokens
+            reduced_glossary = capped_glossary(basis, module, row.pages * tokens)
+            cost = row.pages * tokens + reduced_glossary.tokens
             scale = size[0] / page_width
-            options.append(Option("reduced_pages", cost, faithfulness("reduced_pages", scale), detail))
+            conveyed = _glossary_conveys(module, reduced_glossary)
+            options.append(Option("reduced_pages", cost, faithfulness("reduced_pages", scale) * conveyed, detail))
     return options
+
+
+def _glossary_conveys(module: ModuleBasis, glossary: Glossary) -> float:
+    """The share of a module's lines that its pages and capped glossary carry exactly: a line whose
+    values the cap leaves out is one a reader misreads on the page, so a module dense with them goes
+    as text (exact) where the budget allows, rather than as pages that would garble them."""
+    if not glossary.left_out:
+        return 1.0
+    missing = {(p, n) for p, n, _ in module.glossary_entries} - {(p, n) for p, n, _ in glossary.entries}
+    return max(0.0, 1 - len(missing) / max(module.row.lines, 1))
 
 
 def _downgrades(options: Sequence[Option], current: Option) -> Option:
