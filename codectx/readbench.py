@@ -38,7 +38,7 @@ from typing import Any
 
 from codectx.fidelity import Score, edit_distance, normalise
 from codectx.model.targets import DEFAULT_TARGET, TARGETS
-from codectx.pack import pack_basis
+from codectx.pack import capped_glossary, pack_basis
 from codectx.render.layout import LayoutSettings
 from codectx.store import FileRow, NoIndexError, PageRow, Store, default_store_dir
 
@@ -543,7 +543,10 @@ def export_benchmark(
         raise BenchmarkError("no page of the index shows a line a task can ask about")
     ordinal = {m.name: m.ordinal for m in store.modules(generation.id)}
     chosen.sort(key=lambda p: (ordinal.get(p.page.module, 0), p.page.module, p.page.page_no))
-    glossaries = {m.row.name: m.glossary for m in pack_basis(store, generation.id).modules} if with_glossary else None
+    glossaries = None
+    if with_glossary:  # as a pack sends it beside the module's full pages: capped (codectx.pack.GLOSSARY_SHARE)
+        basis = pack_basis(store, generation.id)
+        glossaries = {m.row.name: capped_glossary(basis, m, m.row.vision_tokens).text for m in basis.modules}
     return _write(out, store, target, generation.id, layout, chosen, glossaries)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from codectx.cli import main
 from codectx.indexer import index_repository
-from codectx.pack import pack_basis
+from codectx.pack import capped_glossary, pack_basis
 from codectx.readbench import (
     TASK_KINDS,
     BenchmarkError,
@@ -356,7 +356,8 @@ def test_export_can_ask_one_kind_and_give_each_page_its_glossary(indexed: tuple[
     with Store.open(store_dir, create=False) as store:
         export_benchmark(store, "claude", tmp_path / "b", pages=2, tasks_per_page=3, seed=1, kinds=("value",),
                          with_glossary=True)  # fmt: skip
-        glossaries = {m.row.name: m.glossary for m in pack_basis(store, store.require_generation("claude").id).modules}
+        basis = pack_basis(store, store.require_generation("claude").id)
+        glossaries = {m.row.name: capped_glossary(basis, m, m.row.vision_tokens).text for m in basis.modules}
         with pytest.raises(BenchmarkError, match="--kinds"):
             export_benchmark(store, "claude", tmp_path / "c", kinds=("guess",))
     manifest = json.loads((tmp_path / "b" / "tasks" / "tasks.json").read_text())
