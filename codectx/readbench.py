@@ -996,4 +996,4 @@ def _print_report(report: ScoreReport) -> None:
         "exactly right; locate: exact line numbers; value: exact values"
     )
     if report.answers_dir.is_dir():
-        console.print(f"score: {report.answers_dir / SCORE_FILE}")
+        print(f"score: {report.answers_dir / SCORE_FILE}")  # a path to copy: never folded
