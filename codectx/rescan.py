@@ -27,7 +27,7 @@ from codectx.scan import (
     load_source,
     scan,
 )
-from codectx.secrets import SecretSpan
+from codectx.secrets import ALLOWLIST_NAME, SecretSpan
 
 RACY_NS = 20_000_000  # two ticks of the coarsest kernel clock (HZ=100)
 
@@ -53,6 +53,13 @@ class _Entry:
     key: StatKey
     max_bytes: int
     result: SourceFile | Skipped
+    allowlist: StatKey | None  # the allowlist as the result's masks were decided under it
+
+    def reusable(self, key: StatKey, max_bytes: int, allowlist: StatKey | None) -> bool:
+        """Unchanged, and (when it holds secrets) masked under the allowlist as it is now."""
+        if self.key != key or self.max_bytes != max_bytes:
+            return False
+        return self.allowlist == allowlist or not (isinstance(self.result, SourceFile) and self.result.secrets)
 
 
 class SourceCache:
@@ -85,6 +92,7 @@ class SourceCache:
         if any(path.rpartition("/")[2] in IGNORE_FILE_NAMES for path in dirty):
             kept_rules = None  # events name an ignore file: read the rules again
         rules = kept_rules[0] if kept_rules else IgnoreRules(root)
+        allowlist = _stat_key(os.path.join(root, ALLOWLIST_NAME))
         exclude_file = os.path.join(root, ".git", "info", "exclude")
         ignore_files: dict[str, StatKey | None] = {exclude_file: _stat_key(exclude_file)}
 
@@ -100,14 +108,14 @@ class SourceCache:
                 self.reads += 1
                 return load_source(root, rel_path, max_bytes, known_secrets)
             entry = self._entries.get(rel_path)
-            if entry is not None and entry.key == key and entry.max_bytes == max_bytes and rel_path not in dirty:
+            if entry is not None and entry.reusable(key, max_bytes, allowlist) and rel_path not in dirty:
                 fresh[rel_path] = entry
                 return entry.result
             # Stat before reading: a write during the read changes the key, so it is read again next time.
             result = load_source(root, rel_path, max_bytes, known_secrets)
             self.reads += 1
             if _settled(key):
-                fresh[rel_path] = _Entry(key, max_bytes, result)
+                fresh[rel_path] = _Entry(key, max_bytes, result, allowlist)
             return result
 
         try:

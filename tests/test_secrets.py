@@ -376,3 +376,25 @@ async def test_mcp_tools_serve_only_masked_text(seeded_repo):
     served = "\n".join(outputs)
     assert "AKIA" in served and "DB_PASSWORD" in served  # the files were served, masked
     assert leaked(seeded, served) == []
+
+
+def test_the_watchers_scan_cache_follows_the_allowlist(tmp_path, monkeypatch):
+    """codectx watch reuses unchanged files' scans; an allowlist edit still unmasks and re-masks them at once."""
+    from codectx import rescan
+
+    monkeypatch.setattr(rescan, "RACY_NS", 0)  # every file counts as settled, so the cache keeps it
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    line = 'TEST_VECTOR_TOKEN = "k9Qw2ZrT7mXb4LpV"'
+    (repo / "vectors.py").write_text(line + "\n")
+    cache = rescan.SourceCache()
+
+    def text() -> str:
+        return next(f.text for f in cache.scan(repo).files if f.path == "vectors.py")
+
+    assert "k9Qw2ZrT" not in text() and "k9Qw2ZrT" not in text()  # the second scan comes from the cache
+    assert cache.reads == 0
+    (repo / ALLOWLIST_NAME).write_text(f"vectors.py {line_fingerprint(line)}\n")
+    assert text() == line + "\n"
+    (repo / ALLOWLIST_NAME).write_text("# nothing allowed\n")
+    assert "k9Qw2ZrT" not in text()
