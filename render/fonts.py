@@ -23,6 +23,15 @@ FONT_PACKAGES = {
 }
 DEFAULT_FONT = "source-code-pro"
 ASCII_PRINTABLE = "".join(chr(c) for c in range(32, 127))
+# Fonts that draw what the page font lacks, tried in order; each is a PyPI package installed with
+# codectx, so every machine draws a page alike. (module, file in the module's folder or its files/)
+FALLBACK_FONTS: tuple[tuple[str, str], ...] = (
+    ("fontpkg_noto_sans", "NotoSans[wdth,wght].ttf"),  # Latin, Greek and Cyrillic beyond the page font's
+    ("cvttf_NotoSansCJK_Regular", "NotoSansCJKtc-Regular.otf"),  # Chinese, Japanese, Korean, wide symbols
+    ("fontpkg_noto_sans_arabic", "NotoSansArabic[wdth,wght].ttf"),
+    ("fontpkg_noto_sans_devanagari", "NotoSansDevanagari[wdth,wght].ttf"),
+    ("fontpkg_noto_sans_thai", "NotoSansThai[wdth,wght].ttf"),
+)
 
 
 class FontUnavailableError(RuntimeError):
@@ -53,15 +62,42 @@ def load_face(font: str, font_px: int) -> ImageFont.FreeTypeFont:
     weight = int(weight_text) if weight_text.isdigit() else REGULAR_WEIGHT
     if weight_text and not weight_text.isdigit():
         raise FontUnavailableError(f"font {font!r}: the weight after ':' must be a number such as 500")
-    face = ImageFont.truetype(str(font_path(name)), font_px)
+    face = _face_at(font_path(name), font_px, weight)
+    if face is None:
+        raise FontUnavailableError(f"font {name!r} is static: only its regular weight is available")
+    return face
+
+
+def _face_at(path: Path, font_px: int, weight: int = REGULAR_WEIGHT) -> ImageFont.FreeTypeFont | None:
+    """The font file at `font_px` and `weight`; None when a static font lacks that weight."""
+    face = ImageFont.truetype(str(path), font_px)
     try:
         axes = face.get_variation_axes()
     except OSError:  # a static font has its one weight
-        if weight != REGULAR_WEIGHT:
-            raise FontUnavailableError(f"font {name!r} is static: only its regular weight is available") from None
-        return face
+        return face if weight == REGULAR_WEIGHT else None
     face.set_variation_by_axes([weight if axis["name"] == b"Weight" else axis["default"] or 0 for axis in axes])
     return face
+
+
+def fallback_paths() -> list[Path]:
+    """The installed fallback fonts' files, in the order they are tried."""
+    found: list[Path] = []
+    for module_name, file_name in FALLBACK_FONTS:
+        try:
+            folder = Path(str(import_module(module_name).__file__)).parent
+        except ImportError:
+            continue
+        found.extend(path for path in (folder / "files" / file_name, folder / file_name) if path.is_file())
+    return found
+
+
+@lru_cache(maxsize=32)
+def covered(path: Path) -> frozenset[int]:
+    """The code points a font file has glyphs for (its character map)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), lazy=True, fontNumber=0) as font:
+        return frozenset(font.getBestCmap() or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +117,9 @@ class GlyphAtlas:
 
     def __init__(self, font: str, font_px: int, line_height: int) -> None:
         self.face = load_face(font, font_px)
+        self.font_px = font_px
+        self._covered = covered(font_path(font.partition(":")[0]))
+        self._fallbacks: list[tuple[frozenset[int], ImageFont.FreeTypeFont]] | None = None
         self.cell = cell_metrics(font, font_px, line_height)
         top = min(self.face.getbbox(ch, anchor="ls")[1] for ch in ASCII_PRINTABLE if ch.strip())
         bottom = max(self.face.getbbox(ch, anchor="ls")[3] for ch in ASCII_PRINTABLE if ch.strip())
@@ -97,12 +136,26 @@ class GlyphAtlas:
         for ch in ASCII_PRINTABLE:
             self.glyph_id(ord(ch))
 
+    def face_for(self, codepoint: int) -> ImageFont.FreeTypeFont:
+        """The page font when it has the character, else the first fallback font that has it, else the
+        page font (which draws its missing-glyph box)."""
+        if codepoint in self._covered:
+            return self.face
+        if self._fallbacks is None:  # loaded on the first character the page font lacks
+            self._fallbacks = []
+            for path in fallback_paths():
+                face = _face_at(path, self.font_px)
+                if face is not None:
+                    self._fallbacks.append((covered(path), face))
+        return next((face for chars, face in self._fallbacks if codepoint in chars), self.face)
+
     def _render(self, codepoint: int) -> np.ndarray:
         ch = chr(codepoint)
+        face = self.face_for(codepoint)
         cw, chh = self.cell.width, self.cell.height
-        advance = max(1, math.ceil(self.face.getlength(ch)))
+        advance = max(1, math.ceil(face.getlength(ch)))
         canvas = Image.new("L", (max(cw, advance), chh), 0)
-        ImageDraw.Draw(canvas).text((0, self.baseline), ch, fill=255, font=self.face, anchor="ls")
+        ImageDraw.Draw(canvas).text((0, self.baseline), ch, fill=255, font=face, anchor="ls")
         if canvas.width != cw:  # wide glyphs (CJK, emoji) are squeezed into one cell
             canvas = canvas.resize((cw, chh), Image.Resampling.BOX)
         coverage = np.asarray(canvas, dtype=np.uint16)
