@@ -53,7 +53,7 @@ from typing import Any
 from codectx.catalog import generation_ids, outlines
 from codectx.mcp_server.output import MIN_MAX_TOKENS
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, get_target
-from codectx.readbench import KIND_RANK, clean_value, literals
+from codectx.readbench import KIND_RANK, clean_value, keep_score, literals
 from codectx.store import Store, default_store_dir
 from codectx.tokens import count_tokens, count_tokens_batch
 
@@ -719,12 +719,8 @@ def run_export_text(args: argparse.Namespace) -> int:
 def run_score(args: argparse.Namespace) -> int:
     answers_dir = Path(args.answers).expanduser()
     report = score(Path(args.key).expanduser(), answers_dir)
-    data = report.as_json()
-    if answers_dir.is_dir():
-        (answers_dir / SCORE_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
+    keep_score(answers_dir, report.as_json(), args.json)
+    if not args.json:
         print_report(report)
     return 1 if report.problems else 0
 

@@ -953,14 +953,18 @@ def run_score(args: argparse.Namespace) -> int:
         report = score_benchmark(benchmark, answers_dir)
     except BenchmarkError as error:
         raise _usage_error(str(error)) from None
-    data = report.as_json()
-    if answers_dir.is_dir():
-        (answers_dir / SCORE_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
+    keep_score(answers_dir, report.as_json(), args.json)
+    if not args.json:
         _print_report(report)
     return 1 if report.problems else 0
+
+
+def keep_score(answers_dir: Path, data: dict[str, Any], as_json: bool) -> None:
+    """Write the score beside the answers it scores (they are benchmark data together); print it as JSON."""
+    if answers_dir.is_dir():
+        (answers_dir / SCORE_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _print_report(report: ScoreReport) -> None:
