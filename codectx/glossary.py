@@ -10,6 +10,8 @@ identifiers that are rare in the whole repository.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
 
 from codectx.secrets import looks_random
@@ -31,6 +33,7 @@ _CANDIDATE = re.compile(
 _LITERAL = re.compile(rf"""(["'`])([A-Za-z0-9+/=_.~:@!$%^&*-]{{{MIN_LITERAL},256}})\1""")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PEM_EDGE = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
+_NEWLINE = re.compile("\n")
 _HAS_DIGIT = re.compile(r"\d")
 
 
@@ -51,29 +54,43 @@ def is_identifier(text: str) -> bool:
 
 def exact_candidates(text: str) -> list[tuple[int, str]]:
     """(line, string) for every candidate in the text, distinct per line, in reading order; never the
-    body of a PEM block (a certificate's or key's base64 is material, not a value anyone asks for)."""
+    body of a PEM block (a certificate's or key's base64 is material, not a value anyone asks for).
+
+    Each pattern runs once over the whole text (no candidate spans a line end); offsets map to lines."""
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    blocked = _pem_lines(text) if "-----BEGIN" in text else frozenset()
+    by_line: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for match in _CANDIDATE.finditer(text):
+        number = bisect_right(starts, match.start())
+        if number not in blocked and _keep(match.group()):
+            by_line[number].append((match.start(), match.group()))
+    for match in _LITERAL.finditer(text):
+        number, literal = bisect_right(starts, match.start()), match.group(2)
+        if number in blocked or not looks_random(literal):
+            continue
+        if not any(literal in string for _, string in by_line.get(number, ())):
+            by_line[number].append((match.start(2), literal))
     found: list[tuple[int, str]] = []
-    in_block = False
-    for number, line in enumerate(text.split("\n"), start=1):
-        if _PEM_EDGE.search(line):
-            in_block = "-----BEGIN" in line and "-----END" not in line
-            continue
-        if in_block or not line or line.isspace():
-            continue
-        spans: list[tuple[int, str]] = []
-        for match in _CANDIDATE.finditer(line):
-            if _keep(match.group()):
-                spans.append((match.start(), match.group()))
-        for match in _LITERAL.finditer(line):
-            literal = match.group(2)
-            if looks_random(literal) and not any(literal in string for _, string in spans):
-                spans.append((match.start(2), literal))
+    for number in sorted(by_line):
         seen: set[str] = set()
-        for _, string in sorted(spans):
+        for _, string in sorted(by_line[number]):
             if string not in seen:
                 seen.add(string)
                 found.append((number, string))
     return found
+
+
+def _pem_lines(text: str) -> frozenset[int]:
+    """1-based numbers of the lines of PEM blocks, their BEGIN and END lines included."""
+    blocked: set[int] = set()
+    in_block = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        edge = _PEM_EDGE.search(line)
+        if edge or in_block:
+            blocked.add(number)
+        if edge:
+            in_block = "-----BEGIN" in line and "-----END" not in line
+    return frozenset(blocked)
 
 
 def glossary_text(module: str, entries: Iterable[tuple[str, int, str]]) -> str:
