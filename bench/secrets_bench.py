@@ -28,7 +28,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -245,11 +245,7 @@ def main() -> None:
                    "false_alarms": [list(a) for a in alarms], "key_lines": key_lines,
                    "repos": [str(r) for r in args.repos]}  # fmt: skip
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
-    grouped: dict[str, int] = defaultdict(int)
-    for pairs in report.leaks.values():
-        for format_name, _ in pairs:
-            grouped[format_name] += 1
-    sys.exit(1 if grouped else 0)
+    sys.exit(1 if any(report.leaks.values()) else 0)
 
 
 if __name__ == "__main__":

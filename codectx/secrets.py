@@ -319,11 +319,7 @@ class Allowlist:
 
     def apply(self, path: str, spans: Sequence[SecretSpan]) -> tuple[SecretSpan, ...]:
         """`spans` with `allowed` set exactly where an entry names their path and line."""
-        return tuple(
-            span if span.allowed == ((path, span.fingerprint) in self.entries)
-            else replace(span, allowed=not span.allowed)
-            for span in spans
-        )  # fmt: skip
+        return tuple(replace(span, allowed=(path, span.fingerprint) in self.entries) for span in spans)
 
     @classmethod
     def parse(cls, text: str) -> Allowlist:
