@@ -13,9 +13,10 @@ import os
 import re
 import select
 import signal
+import threading
 import time
 from array import array
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ _LINE_MASK = (1 << LINE_ROWID_SHIFT) - 1
 # Visible characters a pattern must hold to count as running into a masked secret, or out of it.
 MIN_VISIBLE = 3
 MASKED_CACHE_SIZE = 4  # generations whose masked lines are kept
+TEXT_CACHE_CHARS = 64_000_000  # characters of file text kept between searches
 # How long one regular-expression search may run over all lines.
 REGEX_SECONDS = 5.0
 
@@ -70,18 +72,86 @@ def narrowing_query(pattern: str) -> str | None:
     return " AND ".join(terms) if terms else None
 
 
-class _Lines:
-    """The generation's file texts, split into lines on first use."""
+class _TextCache:
+    """File texts as the index stores them, by content digest and masks, shared by every generation and request.
 
-    def __init__(self, store: Store, files: dict[str, FileRow]) -> None:
+    A new generation differs from the last by the files that changed, so a search after an edit reads
+    only their texts from the store. Least recently used texts go beyond `limit` characters.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._texts: OrderedDict[tuple[Path, str, MaskKey], str] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Path, str, MaskKey]) -> str | None:
+        with self._lock:
+            text = self._texts.get(key)
+            if text is not None:
+                self._texts.move_to_end(key)
+            return text
+
+    def put(self, key: tuple[Path, str, MaskKey], text: str) -> None:
+        with self._lock:
+            if key in self._texts or len(text) > self.limit:
+                return
+            self._texts[key] = text
+            self._chars += len(text)
+            while self._chars > self.limit:
+                _, dropped = self._texts.popitem(last=False)
+                self._chars -= len(dropped)
+
+
+MaskKey = tuple[tuple[int, int, int, bool], ...]  # a file's detected spans: (start, stop, keep, allowed)
+_texts = _TextCache(TEXT_CACHE_CHARS)
+_mask_cache: OrderedDict[tuple[Path, int, float], dict[str, MaskKey]] = OrderedDict()
+_mask_lock = threading.Lock()
+
+
+def _generation_key(store: Store, generation: int) -> tuple[Path, int, float]:
+    created = store.db.execute("SELECT created FROM generations WHERE id = ?", (generation,)).fetchone()
+    return (store.directory, generation, created[0] if created else 0.0)
+
+
+def _mask_keys(store: Store, generation: int) -> dict[str, MaskKey]:
+    """path -> the spans that decide how its stored text is masked, for the files with any; kept per generation."""
+    key = _generation_key(store, generation)
+    with _mask_lock:
+        cached = _mask_cache.get(key)
+    if cached is None:
+        spans: dict[str, list[tuple[int, int, int, bool]]] = defaultdict(list)
+        for path, span in store.secrets(generation):
+            spans[path].append((span.start, span.stop, span.keep, span.allowed))
+        cached = {path: tuple(found) for path, found in spans.items()}
+        with _mask_lock:
+            _mask_cache[key] = cached
+            while len(_mask_cache) > MASKED_CACHE_SIZE:
+                _mask_cache.popitem(last=False)
+    return cached
+
+
+class _Lines:
+    """The generation's file texts (through the shared text cache), split into lines on first use."""
+
+    def __init__(self, store: Store, files: dict[str, FileRow], masks: dict[str, MaskKey]) -> None:
         self.store = store
         self.files = files
+        self.masks = masks
         self._cache: dict[str, list[str]] = {}
+
+    def text(self, path: str) -> str:
+        key = (self.store.directory, self.files[path].sha256, self.masks.get(path, ()))
+        text = _texts.get(key)
+        if text is None:
+            text = self.store.source_text(key[1]) or ""
+            _texts.put(key, text)
+        return text
 
     def of(self, path: str) -> list[str]:
         lines = self._cache.get(path)
         if lines is None:
-            lines = (self.store.source_text(self.files[path].sha256) or "").split("\n")
+            lines = self.text(path).split("\n")
             self._cache[path] = lines
         return lines
 
@@ -109,7 +179,7 @@ def search(
     if "\n" in pattern:
         raise SearchError("patterns are matched line by line and cannot contain a newline")
     files = {f.path: f for f in store.files(generation)}
-    texts = _Lines(store, files)
+    texts = _Lines(store, files, _mask_keys(store, generation))
     if regex:
         try:
             compiled = re.compile(pattern)
@@ -123,7 +193,10 @@ def search(
     query = narrowing_query(pattern)
     candidates = _candidates(store, generation, query) if query else None
     masked = masked_hits(store, generation, pattern, texts)
-    for path in sorted({*(files if candidates is None else candidates), *(path for path, _ in masked)}):
+    masked_paths = {path for path, _ in masked}
+    for path in sorted({*(files if candidates is None else candidates), *masked_paths}):
+        if candidates is None and path not in masked_paths and pattern not in texts.text(path):
+            continue  # not narrowed: one look at the whole text passes over most files
         lines = texts.of(path)
         numbers = candidates.get(path, ()) if candidates is not None else range(1, len(lines) + 1)
         found = {number for number in numbers if number <= len(lines) and pattern in lines[number - 1]}
@@ -162,8 +235,7 @@ _masked_cache: dict[tuple[Path, int, float], dict[tuple[str, int], tuple[str, li
 
 def _masked_lines_of(store: Store, generation: int, texts: _Lines) -> dict[tuple[str, int], tuple[str, list[Segment]]]:
     """(path, line) -> (masked line, its segments) for every line with a masked secret; kept per generation."""
-    created = store.db.execute("SELECT created FROM generations WHERE id = ?", (generation,)).fetchone()
-    key = (store.directory, generation, created[0] if created else 0.0)
+    key = _generation_key(store, generation)
     cached = _masked_cache.get(key)
     if cached is None:
         spans: dict[str, list[SecretSpan]] = defaultdict(list)
