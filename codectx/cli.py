@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -349,7 +350,7 @@ def run_pages(args: argparse.Namespace) -> int:
             shutil.copyfile(store.pages.path_for(page.blob), out / name)
             listing.append(
                 {
-                    "file": name, "page": number, "sha256": page.blob,
+                    "file": name, "page": number, "sha256": hashlib.sha256((out / name).read_bytes()).hexdigest(),
                     "width": page.width, "height": page.height, "vision_tokens": page.vision_tokens,
                     "first": {"path": page.first_path, "line": page.first_line},
                     "last": {"path": page.last_path, "line": page.last_line},

@@ -34,17 +34,17 @@ from codectx.catalog import (
 from codectx.classes import classify
 from codectx.graph import LinkGraph, edges_key, reference_edges
 from codectx.modules import Module, group_modules
+from codectx.page_images import PageImages
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
 from codectx.render import RENDERER_VERSION
 from codectx.render.highlight import StyledLine, highlight_parsed
 from codectx.render.layout import FileLines, LayoutSettings, PageLayout, layout_pages
-from codectx.render.raster import rasterize
 from codectx.rescan import SourceCache
 from codectx.scan import Skipped, SourceFile, scan
 from codectx.secrets import RULES_VERSION as SECRETS_RULES
 from codectx.secrets import SecretSpan
-from codectx.store import BlobStore, EdgeRow, FileRow, ModuleRow, PageRow, Store, default_store_dir
+from codectx.store import EdgeRow, FileRow, ModuleRow, PageRow, Store, default_store_dir
 from codectx.tokens import count_tokens_batch
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ class RenderJob:
     settings: LayoutSettings
     page_tokens: int
     pages_dir: str
-    reusable: dict[str, str] = field(default_factory=dict)  # layout key -> blob of an earlier identical page
     analyse: tuple[tuple[str, str], ...] = ()  # (path, sha256) of the files to catalog too (codectx.catalog)
 
 
@@ -146,16 +145,14 @@ HIGHLIGHTS = HighlightCache(limit_chars=8_000_000)
 
 
 def render_module(job: RenderJob) -> list[PageRow]:
-    """Highlight, lay out and rasterize one module; page PNGs go to the blob store.
-
-    A page whose cells did not change since an earlier render reuses that blob instead of rasterizing.
-    """
+    """Highlight and lay out one module; each page's cells go to the page store, which draws its PNG
+    when the page is first asked for. A page whose cells did not change keeps its stored files."""
     return render_and_analyse(job)[0]
 
 
 def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis]]:
     """render_module, plus the catalog entries of job.analyse, which reuse the highlighter's parse."""
-    blobs = BlobStore(Path(job.pages_dir), ".png")
+    images = PageImages(Path(job.pages_dir))
     to_analyse = dict(job.analyse)
     files: list[FileLines] = []
     analyses: list[FileAnalysis] = []
@@ -167,15 +164,13 @@ def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis
     rows: list[PageRow] = []
     for number, page in enumerate(layout_pages(files, job.settings)):
         key = layout_key(page, job.settings)
-        digest = job.reusable.get(key, "")
-        if not digest or not blobs.exists(digest):
-            digest = blobs.put(rasterize(page, job.settings))
+        images.keep(key, page, job.settings)
         ranges = page.line_ranges()
         first = ranges[0] if ranges else (page.spans[0].path, page.spans[0].line, page.spans[0].line)
         last = ranges[-1] if ranges else first
         rows.append(
             PageRow(
-                module=job.module, page_no=number, blob=digest, width=page.width, height=page.height,
+                module=job.module, page_no=number, blob=key, width=page.width, height=page.height,
                 vision_tokens=job.page_tokens, first_path=first[0], first_line=first[1],
                 last_path=last[0], last_line=last[2],
                 line_map=json.dumps(page.line_map_json(), separators=(",", ":")), layout_key=key,
@@ -365,7 +360,6 @@ def index_repository(
                         profile.layout,
                         profile.page_tokens,
                         str(store.pages.directory),
-                        store.blobs_by_layout(current.id, module.directory) if current else {},
                         tuple((f.path, to_catalog[f.path]) for f in module.files if f.path in to_catalog),
                     )
                 )

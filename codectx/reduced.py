@@ -17,8 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from codectx.blobs import write_atomically
 from codectx.model.targets import Target
-from codectx.store import REDUCED_DIRNAME, Store, write_atomically
+from codectx.store import REDUCED_DIRNAME, Store
 
 
 @dataclass(frozen=True, slots=True)

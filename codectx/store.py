@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import sqlite3
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codectx.blobs import TEMP_PREFIX, write_atomically
+from codectx.page_images import PageImages
 from codectx.secrets import SecretSpan
 
 SCHEMA_VERSION = 6
@@ -35,7 +36,6 @@ BLOB_GRACE_SECONDS = 600.0
 PINS_DIRNAME = "pins"
 REDUCED_DIRNAME = "reduced"
 PINS_LOCK = "pins.lock"
-TEMP_PREFIX = ".tmp-"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -193,78 +193,13 @@ def keep_out_of_git(directory: Path) -> None:
             write_atomically(marker, b"# codectx index: derived data, rebuilt by `codectx index`\n*\n")
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temp file beside `target`, then rename: readers see the old file or the whole new one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-class BlobStore:
-    """Content-addressed files: <dir>/<hash[:2]>/<hash><suffix>."""
-
-    def __init__(self, directory: Path, suffix: str) -> None:
-        self.directory = directory
-        self.suffix = suffix
-
-    def path_for(self, digest: str) -> Path:
-        return self.directory / digest[:2] / f"{digest}{self.suffix}"
-
-    def exists(self, digest: str) -> bool:
-        # Joined as text: an update checks every reused page, and building Paths cost more than the stats.
-        return os.path.exists(os.path.join(self.directory, digest[:2], f"{digest}{self.suffix}"))
-
-    def put(self, data: bytes) -> str:
-        digest = sha256_hex(data)
-        target = self.path_for(digest)
-        if target.exists():
-            return digest
-        write_atomically(target, data)
-        return digest
-
-    def get(self, digest: str) -> bytes:
-        return self.path_for(digest).read_bytes()
-
-    def all_digests(self) -> Iterator[str]:
-        for entry in self._entries():
-            if entry.name.endswith(self.suffix) and not entry.name.startswith(TEMP_PREFIX):
-                yield entry.name[: -len(self.suffix)]
-
-    def temp_files(self) -> Iterator[Path]:
-        """Partly written blobs: a writer died between creating and renaming them."""
-        for entry in self._entries():
-            if entry.name.startswith(TEMP_PREFIX):
-                yield Path(entry.path)
-
-    def _entries(self) -> Iterator[os.DirEntry[str]]:
-        # os.scandir, not Path.iterdir: garbage collection lists every blob after each update.
-        try:
-            subdirectories = [e.path for e in os.scandir(self.directory) if e.is_dir(follow_symlinks=False)]
-        except FileNotFoundError:
-            return
-        for sub in subdirectories:
-            with contextlib.suppress(FileNotFoundError), os.scandir(sub) as entries:
-                yield from entries
-
-
 class Store:
     """One repository's index. Open with `Store.open(store_dir)`; use as a context manager."""
 
     def __init__(self, directory: Path, connection: sqlite3.Connection) -> None:
         self.directory = directory
         self.db = connection
-        self.pages = BlobStore(directory / "pages", ".png")
+        self.pages = PageImages(directory / "pages")
 
     @classmethod
     def open(cls, directory: Path, create: bool = True) -> Store:
@@ -378,15 +313,6 @@ class Store:
         if not pages or not all(self.pages.exists(p.blob) for p in pages):
             return None
         return pages
-
-    def blobs_by_layout(self, generation: int, directory: str) -> dict[str, str]:
-        """layout key -> page blob for the pages of one directory's modules in `generation`."""
-        rows = self.db.execute(
-            "SELECT p.layout_key, p.blob FROM modules m JOIN pages p ON p.fingerprint = m.fingerprint "
-            "WHERE m.generation = ? AND m.directory = ?",
-            (generation, directory),
-        )
-        return {str(key): str(blob) for key, blob in rows if key}
 
     def known_token_counts(self, digests: list[str]) -> dict[str, int]:
         return dict(rows_in(self.db, "SELECT sha256, text_tokens FROM files WHERE sha256 IN ({marks})", digests))
@@ -595,7 +521,7 @@ class Store:
             live = {b for (b,) in db.execute("SELECT DISTINCT blob FROM pages")}
         removed = 0
         cutoff = time.time() - grace_seconds
-        doomed_files = [self.pages.path_for(d) for d in self.pages.all_digests() if d not in live]
+        doomed_files = [f for d in self.pages.all_digests() if d not in live for f in self.pages.stored_files(d)]
         # Downscaled copies (codectx.reduced) are named <page blob>-<width>x<height>.png.
         reduced = [p for p in (self.directory / REDUCED_DIRNAME).glob("*/*") if p.name[:64] not in live]
         # Readers write those without the writer lock: their temporary files always get the grace period.

@@ -14,6 +14,7 @@ from PIL import Image
 
 from codectx.fidelity import READ_FONT_PX, TesseractReader
 from codectx.indexer import RenderJob, render_module
+from codectx.page_images import PageImages
 from codectx.profiles import get_profile
 from codectx.scan import decode_text, normalise_newlines, scan
 from codectx.store import Store
@@ -62,4 +63,5 @@ def unmasked_pages(repo: Path, work: Path) -> list[tuple[Path, str]]:
         for f in scan(repo).files
     )
     job = RenderJob("control", raw_files, profile.layout, profile.page_tokens, str(work / "control"))
-    return [(work / "control" / p.blob[:2] / f"{p.blob}.png", p.line_map) for p in render_module(job)]
+    images = PageImages(work / "control")
+    return [(images.path_for(p.blob), p.line_map) for p in render_module(job)]

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from codectx.blobs import BlobStore
 from codectx.cli import main
 from codectx.indexer import index_repository
-from codectx.store import BlobStore, Store, is_disk_full
+from codectx.store import Store, is_disk_full
 
 STDLIB_PACKAGES = ("json",)
 GROWTH = "email"  # far more pages than the small file system has room for
@@ -37,11 +38,11 @@ def small_file_system(folder: Path, size_kb: int, monkeypatch: pytest.MonkeyPatc
         return
     real_put = BlobStore.put
 
-    def put(self: BlobStore, data: bytes) -> str:
+    def put(self: BlobStore, digest: str, data: bytes) -> None:
         used = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         if used + len(data) > size_kb * 1024:
             raise OSError(errno.ENOSPC, "No space left on device (simulated)")
-        return real_put(self, data)
+        real_put(self, digest, data)
 
     monkeypatch.setattr(BlobStore, "put", put)
     yield "simulated"

@@ -418,8 +418,11 @@ def test_watch_command_prints_updates_and_stops_on_sigterm(stdlib_copy, tmp_path
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=TIMEOUT) == 0
     assert "watching" in process.stderr.read()
-    with Image.open(next((store_dir / "pages").rglob("*.png"))) as image:
-        assert image.format == "PNG"
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude")
+        page = store.module_pages(generation.id, store.modules(generation.id)[0].name)[0]
+        with Image.open(store.pages.path_for(page.blob)) as image:
+            assert image.format == "PNG"
 
 
 def test_watch_start_line_says_in_text_what_json_says(make_repo, tmp_path):
