@@ -15,7 +15,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from codectx.glossary import RARE_AT_MOST, glossary_text, is_identifier
 from codectx.model.targets import get_target
 from codectx.profiles import get_profile
 from codectx.reduced import ReducedPage, reduced_modes, reduced_page, scaled_line_map
-from codectx.relevance import RankBasis, rank, rank_basis
+from codectx.relevance import RankBasis, Ranking, rank, rank_basis
 from codectx.store import FileRow, ModuleRow, PageRow, Store, rows_in
 from codectx.structure import Outline
 from codectx.tokens import count_tokens, count_tokens_batch
@@ -40,6 +40,14 @@ OUTLINE_SKIPS = frozenset({"__all__"})
 # come first (hex, UUIDs, numbers: what pages misread), then long names; code before tests and data.
 # The strings left out are one read_source call away, and the glossary says how many there are.
 GLOSSARY_SHARE = 0.25
+# A query's best files go faithfully (exact text or full pages) before the rest of the budget is
+# shared by worth per token, so the fade never leaves the answer as an outline while less relevant
+# modules go as pages: the modules of the ranking's first ANCHOR_FILES files, within ANCHOR_SHARE of
+# the budget, in rank order. A module too large for that sends just its best files; the budget may
+# then add an outline of its other files, or upgrade it to the whole module, by worth per token.
+ANCHOR_FILES = 5
+ANCHOR_SHARE = 0.5
+FILE_FLOOR = 0.05  # a module file the query does not match keeps this share of its best file's worth per line
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,13 +256,15 @@ def _glossary_with(module: str, entries: Sequence[tuple[str, int, str]], left_ou
     return f"{header}\n{note}\n{rest}"
 
 
-def capped_glossary(basis: PackBasis, module: ModuleBasis, page_tokens: int) -> Glossary:
-    """The module's glossary within GLOSSARY_SHARE of `page_tokens`, its preferred strings first."""
+def capped_glossary(basis: PackBasis, module: ModuleBasis, page_tokens: int, cache: bool = True) -> Glossary:
+    """The module's glossary within GLOSSARY_SHARE of `page_tokens`, its preferred strings first.
+
+    `cache=False` leaves it out of the basis's cache (a glossary of some of the module's files)."""
     cap = int(GLOSSARY_SHARE * page_tokens)
     if module.glossary_tokens <= cap:
         return Glossary(module.glossary, module.glossary_tokens, module.glossary_entries, 0)
     key = (module.row.name, cap)
-    if key not in basis.glossaries:
+    if key not in basis.glossaries or not cache:
         kinds = {f.path: f.kind for f in module.files}
         ordered = sorted(module.glossary_entries, key=_glossary_preference(kinds))
         best = Glossary("", 0, (), len(ordered))
@@ -268,6 +278,8 @@ def capped_glossary(basis: PackBasis, module: ModuleBasis, page_tokens: int) -> 
                 low = keep + 1
             else:
                 high = keep - 1
+        if not cache:
+            return best
         basis.glossaries[key] = best
     return basis.glossaries[key]
 
@@ -364,6 +376,136 @@ def _downgrades(options: Sequence[Option], current: Option) -> Option:
     return max(cheaper, key=lambda o: (o.faithfulness, -o.tokens))
 
 
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """Some of a module's files sent faithfully (exact text, or the pages that show them with their
+    glossary); an outline of its other files may come with them."""
+
+    files: tuple[FileRow, ...]  # in module order
+    representation: str  # "text" | "pages"
+    text: str  # the files' exact text ("" for pages)
+    text_tokens: int
+    pages: tuple[PageRow, ...]
+    page_tokens: int
+    glossary: Glossary | None
+    rest: tuple[FileRow, ...]
+    outline: str  # of `rest`
+    outline_tokens: int
+    faithfulness: float  # of the files alone
+    outlined: float  # with the outline of the rest
+
+    @property
+    def tokens(self) -> int:
+        """The files' cost, without the outline."""
+        glossary = self.glossary.tokens if self.glossary else 0
+        return self.text_tokens + self.page_tokens + glossary
+
+    def option(self, outlined: bool) -> Option:
+        if outlined:
+            return Option("anchor_outline", self.tokens + self.outline_tokens, self.outlined)
+        return Option("anchor", self.tokens, self.faithfulness)
+
+
+def files_outline(module: ModuleBasis, keep: Sequence[FileRow]) -> str:
+    """The module's outline cut down to the blocks of the files in `keep` (one block per file)."""
+    wanted = {f.path for f in keep}
+    heads = {f"{f.path} ({f.lines} lines, {f.language})\n": f.path for f in module.files}
+    current: str | None = None
+    kept: list[str] = []
+    for line in module.outline.splitlines(keepends=True):
+        current = heads.get(line, current)  # symbol lines are indented: never a file's head
+        if current in wanted:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _anchor(
+    store: Store, basis: PackBasis, module: ModuleBasis, paths: Sequence[str], scores: Mapping[str, float]
+) -> _Anchor:
+    """`paths` of `module` sent faithfully in their cheaper form (text or pages), and the outline of the others."""
+    chosen = set(paths)
+    files = tuple(f for f in module.files if f.path in chosen)
+    rest = tuple(f for f in module.files if f.path not in chosen)
+    outline = files_outline(module, rest) if rest else ""
+    outline_tokens = count_tokens(outline) if outline else 0
+    # Within a module, worth follows the query too: a file's lines count by its score against the best file's.
+    top = max((scores.get(f.path, 0.0) for f in module.files), default=0.0) or 1.0
+    worth = {f.path: max(f.lines, 1) * (scores.get(f.path, 0.0) / top + FILE_FLOOR) for f in module.files}
+    share = sum(worth[f.path] for f in files) / sum(worth.values())
+    rest_faithfulness = (1 - share) * faithfulness("outline") if rest else 0.0
+    text = module_text(store, files)
+    sent = share * faithfulness("text")
+    best = _Anchor(
+        files, "text", text, count_tokens(text), (), 0, None, rest, outline, outline_tokens, sent,
+        sent + rest_faithfulness,
+    )  # fmt: skip
+    if module.row.pages:
+        order = {f.path: n for n, f in enumerate(module.files)}
+        wanted = {order[f.path] for f in files}
+        rows = tuple(
+            p
+            for p in store.module_pages(basis.generation, module.row.name)
+            if any(order[p.first_path] <= n <= order[p.last_path] for n in wanted)
+        )
+        page_tokens = sum(p.vision_tokens for p in rows)
+        if rest:
+            entries = tuple(e for e in module.glossary_entries if e[0] in chosen)
+            listed = glossary_text(module.row.name, entries) if entries else ""
+            part = replace(module, glossary=listed, glossary_tokens=count_tokens(listed), glossary_entries=entries)
+            glossary = capped_glossary(basis, part, page_tokens, cache=False)
+        else:
+            part, glossary = module, capped_glossary(basis, module, page_tokens)
+        sent = share * faithfulness("pages") * _glossary_conveys(part, glossary)
+        paged = _Anchor(
+            files, "pages", "", 0, rows, page_tokens, glossary, rest, outline, outline_tokens, sent,
+            sent + rest_faithfulness,
+        )  # fmt: skip
+        if paged.tokens < best.tokens:
+            best = paged
+    return best
+
+
+def _anchors(store: Store, basis: PackBasis, ranking: Ranking, budget: int) -> dict[str, _Anchor]:
+    """module -> its anchor (see ANCHOR_FILES), for a query's best files; none without a query."""
+    if not ranking.terms:
+        return {}
+    room = int(ANCHOR_SHARE * budget)
+    wanted: dict[str, list[str]] = {}  # module -> its best files, best first
+    for ranked in ranking.files[:ANCHOR_FILES]:
+        if ranked.score > 0:
+            wanted.setdefault(ranked.module, []).append(ranked.path)
+    scores = {f.path: f.score for f in ranking.files}
+    by_name = {m.row.name: m for m in basis.modules}
+    anchors: dict[str, _Anchor] = {}
+    for name, paths in wanted.items():
+        module = by_name[name]
+        whole = [f.path for f in module.files]
+        for size in range(len(paths), 0, -1):  # as many of its best files as fit
+            anchor = _anchor(store, basis, module, paths[:size], scores)
+            if len(paths) < len(whole) and size == len(paths):
+                entire = _anchor(store, basis, module, whole, scores)
+                anchor = entire if entire.tokens <= anchor.tokens else anchor
+            if anchor.tokens <= room:
+                anchors[name] = anchor
+                room -= anchor.tokens
+                break
+    return anchors
+
+
+def _anchored(options: Sequence[Option], anchor: _Anchor) -> tuple[Option, ...]:
+    """A module's options beyond its anchor, priced as upgrades from it (the anchor is free: it is paid first):
+    the outline of its other files, or the whole module as text or full pages. Nothing that would send
+    its best files less faithfully (reduced pages or an outline of the whole module) replaces them."""
+    upgrades = [
+        replace(o, tokens=o.tokens - anchor.tokens)
+        for o in [*options, anchor.option(outlined=True)]
+        if o.representation in ("text", "pages", "anchor_outline")
+        and o.tokens > anchor.tokens
+        and o.faithfulness > anchor.faithfulness
+    ]
+    return (Option("anchor", 0, anchor.faithfulness), *upgrades)
+
+
 def _page_items(
     store: Store,
     pages: Sequence[PageRow],
@@ -423,17 +565,25 @@ def build_pack(
         raise ValueError(f"the pack basis is for generation {basis.generation}, not {generation}")
     reduced = reduced_modes(profile.target, profile.layout.page_width, profile.layout.page_height)
     weights = query_weights(weights or DEFAULT_WEIGHTS, query)
-    relevance = {m.module: m.score for m in rank(store, generation, query, basis.rank, weights).modules}
+    ranking = rank(store, generation, query, basis.rank, weights)
+    relevance = {m.module: m.score for m in ranking.modules}
     modules = [_Module(m, relevance.get(m.row.name, 0.0)) for m in basis.modules]
     options = {m.row.name: _options(m.basis, reduced, profile.layout.page_width, basis) for m in modules}
+    anchors = _anchors(store, basis, ranking, budget)
     candidates = [
         Candidate(
-            m.row.name, m.relevance, m.row.lines, tuple(options[m.row.name]),
+            m.row.name, m.relevance, m.row.lines,
+            _anchored(options[m.row.name], anchors[m.row.name]) if m.row.name in anchors
+            else tuple(options[m.row.name]),
             module_weight([(f.kind, f.lines) for f in m.files], weights),
         )
         for m in modules
     ]  # fmt: skip
-    chosen = allocate(candidates, budget)
+    chosen = allocate(candidates, budget - sum(a.tokens for a in anchors.values()))
+    for name, anchor in anchors.items():  # back to whole prices; an exact text too long falls back to the anchor
+        options[name] += [anchor.option(outlined=False), anchor.option(outlined=True)]
+        key = (chosen[name].representation, chosen[name].detail)
+        chosen[name] = next(o for o in options[name] if (o.representation, o.detail) == key)
 
     # Text estimates add per-file counts; the exact count of the joined text may differ by a few tokens.
     texts: dict[str, tuple[str, int]] = {}
@@ -455,7 +605,9 @@ def build_pack(
 
     items: list[PackItem] = []
     for module in sorted(modules, key=lambda m: (-m.relevance, m.row.ordinal)):
-        items.extend(_materialise(store, module, chosen[module.row.name], texts, reduced, basis))
+        items.extend(
+            _materialise(store, module, chosen[module.row.name], texts, reduced, basis, anchors.get(module.row.name))
+        )
     total = sum(item.tokens for item in items)
     assert total <= budget, (total, budget)
     return Pack(profile.name, budget, total, generation, tuple(items), _by_class(items, basis.rank.files))
@@ -482,9 +634,12 @@ def _materialise(
     texts: dict[str, tuple[str, int]],
     reduced: list[tuple[tuple[int, int], int]],
     basis: PackBasis,
+    anchor: _Anchor | None = None,
 ) -> list[PackItem]:
     name, relevance, parts = module.row.name, round(module.relevance, 4), module.basis
     whole = _whole_files(module.files)
+    if option.representation in ("anchor", "anchor_outline") and anchor is not None:
+        return _anchor_items(store, module, anchor, basis, option.representation == "anchor_outline")
     if option.representation == "text":
         text, tokens = texts[name]
         return [PackItem(name, "text", tokens, whole, text, (), relevance)]
@@ -507,6 +662,25 @@ def _materialise(
     if glossary.text:
         lines = tuple(FileRange(path, line, line) for path, line, _ in glossary.entries)
         items.append(PackItem(name, "glossary", glossary.tokens, lines, glossary.text, (), relevance))
+    return items
+
+
+def _anchor_items(store: Store, module: _Module, anchor: _Anchor, basis: PackBasis, outlined: bool) -> list[PackItem]:
+    """A module's best files as text, or as pages with their glossary; then, if `outlined`, an outline of
+    its other files."""
+    name, relevance = module.row.name, round(module.relevance, 4)
+    if anchor.representation == "text":
+        items = [PackItem(name, "text", anchor.text_tokens, _whole_files(anchor.files), anchor.text, (), relevance)]
+    else:
+        pages = _page_items(store, anchor.pages, module.files, None, 0, basis)
+        ranges = _merged(r for page in pages for r in page.ranges)
+        items = [PackItem(name, "pages", anchor.page_tokens, ranges, None, pages, relevance)]
+        if anchor.glossary is not None and anchor.glossary.text:
+            lines = tuple(FileRange(path, line, line) for path, line, _ in anchor.glossary.entries)
+            items.append(PackItem(name, "glossary", anchor.glossary.tokens, lines, anchor.glossary.text, (), relevance))
+    if outlined and anchor.outline:
+        rest = _whole_files(anchor.rest)
+        items.append(PackItem(name, "outline", anchor.outline_tokens, rest, anchor.outline, (), relevance))
     return items
 
 

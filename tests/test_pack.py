@@ -60,7 +60,9 @@ def check_pack(pack: Pack, store: Store, budget: int) -> None:
     assert pack.budget == budget and pack.total_tokens == sum(i.tokens for i in pack.items) <= budget
     modules = [i.module for i in pack.items if i.representation != "glossary"]
     generation = store.require_generation(pack.target).id
-    assert sorted(modules) == sorted(m.name for m in store.modules(generation))
+    assert sorted(set(modules)) == sorted(m.name for m in store.modules(generation))
+    # A module's items are adjacent: one representation, or its best files and an outline of the others.
+    assert len(set(modules)) == len([m for n, m in enumerate(modules) if n == 0 or modules[n - 1] != m])
     for index, item in enumerate(pack.items):
         if item.representation in ("text", "outline", "glossary"):
             assert item.text is not None and item.tokens == count_tokens(item.text)
@@ -291,3 +293,51 @@ def test_glossary_is_capped_at_a_share_of_its_pages(make_repo, tmp_path: Path) -
     # Values before long names: the pages misread hex, not words.
     assert "a_rather_long_and_descriptive_function" not in glossary.text
     assert len(glossary.entries) == listed
+
+
+def test_the_most_relevant_files_go_faithfully_when_their_module_cannot(make_repo, tmp_path: Path) -> None:
+    """The fade must not invert: when the best module is too large to send whole, its best file goes as
+    text or full pages (and the rest of it as an outline) rather than the whole module as an outline
+    while less relevant small modules go faithfully."""
+    filler = "".join(
+        f"def table_{n}(rows):\n    total = 0\n    for row in rows:\n        total += row * {n} + len(str(row))\n"
+        f"    return total\n\n\n"
+        for n in range(560)
+    )
+    answer = (
+        '"""Frobnicating widgets: every widget is frobnicated once, in order."""\n\n\n'
+        "def frobnicate_widget(widget, times=1):\n    for _ in range(times):\n        widget.frobnicated += 1\n"
+        "    return widget\n\n\n"
+        "class WidgetFrobnicator:\n    def frobnicate(self, widgets):\n"
+        "        return [frobnicate_widget(widget) for widget in widgets]\n"
+    )
+    small = "".join(f"def note_{n}(value):\n    return value + {n}  # widget\n\n\n" for n in range(120))
+    repo = make_repo(
+        {
+            "engine/frobnicate.py": answer,
+            "engine/tables.py": filler,
+            "notes_a/widgets.py": small,
+            "notes_b/widgets.py": small.replace("note_", "memo_"),
+        }
+    )
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir, workers=1)
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude").id
+        modules = {m.name: m for m in store.modules(generation)}
+        module_of = {f.path: f.module for f in store.files(generation)}
+        engine = modules[module_of["engine/frobnicate.py"]]
+        assert module_of["engine/tables.py"] == engine.name  # one module, too large for the budget
+        budget = 10_000
+        assert min(engine.vision_tokens, engine.text_tokens) > budget
+        pack = build_pack(store, "claude", budget, query="how are widgets frobnicated")
+        check_pack(pack, store, budget)
+    items = [item for item in pack.items if item.module == engine.name]
+    assert items[0].relevance == 1.0
+    faithful = [item for item in items if item.representation in ("text", "pages")]
+    assert faithful, [item.representation for item in items]
+    lines = answer.count("\n")
+    shown = [r for item in faithful for r in item.ranges if r.path == "engine/frobnicate.py"]
+    assert min(r.start_line for r in shown) == 1 and max(r.end_line for r in shown) >= lines
+    # The rest of the module is still mapped: its other file goes as an outline (or on the pages).
+    assert any(r.path == "engine/tables.py" for item in items for r in item.ranges)
