@@ -531,6 +531,7 @@ def run_search(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     # Imported here: the MCP SDK is only needed by this command.
     from codectx.mcp_server.output import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS
+    from codectx.mcp_server.processes import default_workers
     from codectx.mcp_server.server import ServerConfig, serve
 
     root = _root(args)
@@ -539,8 +540,13 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-tokens must be at least {MIN_MAX_TOKENS}")
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    workers = default_workers() if args.workers is None else args.workers
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
+    if args.workers is not None and not args.http:
+        raise UsageError("--workers needs --http: over stdio one process answers its one client")
     config = ServerConfig(root, _store_dir(args), args.target, max_tokens)
-    serve(config, http=args.http, host=args.host, port=args.port, watch=args.watch)
+    serve(config, http=args.http, host=args.host, port=args.port, watch=args.watch, workers=workers)
     return 0
 
 
@@ -803,6 +809,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--http", action="store_true", help="speak streamable HTTP instead of stdio")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=8765, help="HTTP port (default: 8765)")
+    serve_cmd.add_argument(
+        "--workers", type=int, metavar="N",
+        help="HTTP worker processes answering requests (default: one per CPU, at most 8)",
+    )  # fmt: skip
     serve_cmd.add_argument(
         "--watch", action="store_true", help="keep the index current while serving, as `codectx watch` does"
     )

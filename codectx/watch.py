@@ -44,12 +44,14 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
+from codectx.catalog import catalog_ids, file_facts
 from codectx.graph import LinkGraph
 from codectx.indexer import IndexSummary, index_repository
 from codectx.model.targets import DEFAULT_TARGET
 from codectx.rescan import SourceCache
 from codectx.scan import IGNORE_FILE_NAMES, IgnoreRules
-from codectx.store import StoreError, default_store_dir
+from codectx.store import Store, StoreError, default_store_dir
+from codectx.tokens import count_tokens
 from codectx.wording import plural
 
 DEFAULT_DEBOUNCE = 0.1  # seconds of quiet after the last event before an update starts
@@ -528,6 +530,8 @@ class Watcher:
             links=self._links,
         )
         report = self._report(summary, len(paths), time.perf_counter() - started, timer.finish())
+        if self.updates == 0 and not summary.published:
+            self._warm()
         self.updates += 1
         self.last = report
         if len(paths) >= STORM_PATHS:
@@ -536,6 +540,22 @@ class Watcher:
                 self._not_before = time.monotonic() + STORM_RECHECK
         if self.on_update is not None:
             self.on_update(report)
+
+    def _warm(self) -> None:
+        """After a catch-up that published nothing: load what the first edit's update would otherwise load then
+        (the tokenizer, and the reference graph of every file, which later updates only patch)."""
+        count_tokens("")
+        with Store.open(self.store_dir, create=False) as store:
+            current = store.current_generation(self.target)
+            if current is None:
+                return
+            rows = store.files(current.id)
+            ids = catalog_ids(store, ((f.path, f.language, f.sha256) for f in rows))
+            sha_of = {f.path: f.sha256 for f in rows}
+            self._links.update(
+                {path: (file_id, sha_of[path]) for path, file_id in ids.items()},
+                lambda paths: file_facts(store, {path: ids[path] for path in paths}),
+            )
 
     def _report(
         self, summary: IndexSummary, changed: int, seconds: float, stages: tuple[tuple[str, float], ...]

@@ -168,6 +168,18 @@ class IndexReader:
         finally:
             self._release(store, inode)
 
+    def current(self, target: str) -> tuple[int, float] | None:
+        """The identity (id, created) of `target`'s current generation, or None without one; one quick read."""
+        try:
+            store, inode = self._acquire(target)
+        except ToolFailure:
+            return None
+        try:
+            row = store.current_generation(target)
+            return (row.id, row.created) if row else None
+        finally:
+            self._release(store, inode)
+
     @staticmethod
     def _kept_generation(store: Store, target: str, generation: int) -> GenerationRow:
         row = store.db.execute(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +28,13 @@ from pydantic import Field, ValidationError
 from codectx import __version__
 from codectx.mcp_server.context import ContextPacker, PackRequest
 from codectx.mcp_server.output import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS
+from codectx.mcp_server.processes import (
+    CONFIG_ENV,
+    GenerationFollower,
+    WatcherProcess,
+    http_config_env,
+    http_settings,
+)
 from codectx.mcp_server.reader import ToolFailure
 from codectx.mcp_server.tools import (
     MANIFEST_PART_TEMPLATE,
@@ -39,9 +46,10 @@ from codectx.mcp_server.tools import (
 from codectx.model.targets import DEFAULT_TARGET
 from codectx.store import StoreError, default_store_dir
 from codectx.tokens import count_tokens
+from codectx.wording import plural
 
 if TYPE_CHECKING:
-    from codectx.watch import UpdateReport
+    from starlette.applications import Starlette
 
 log = logging.getLogger("codectx.mcp")
 
@@ -152,34 +160,35 @@ def _number(text: str, what: str) -> int:
 def warm_up(tools: CodectxTools, packer: ContextPacker) -> None:
     """Load the tokenizer and build what the current generation's first overview, symbol lookup and pack need.
 
-    Run in the background at start-up: a client's first calls then find them built (or wait for the
-    build in progress) instead of paying for them. No index yet is fine: the first call says so.
+    Run in the background (by a GenerationFollower) at start-up and for each new generation: a
+    client's calls then find them built (or wait for the build in progress) instead of paying for
+    them. No index yet is fine: the first call says so.
     """
     count_tokens("")
     try:
         with tools.reader.pinned(tools.options.target) as snap:
             tools.outlines.of(snap)
             packer.prepare(snap)
-    except Exception as error:  # only a head start: whatever failed here, the first call that needs it reports it
-        log.info("nothing prepared at start-up: %s", error)
+    except ToolFailure as failure:  # no index yet: nothing to prepare
+        log.info("nothing prepared: %s", failure)
 
 
 def build_server(
     config: ServerConfig, tools: CodectxTools | None = None, packer: ContextPacker | None = None
 ) -> MCPServer[Any]:
-    """The MCP server; pass `tools` and `packer` to share them with the caller (serve's watcher warms them)."""
+    """The MCP server; pass `tools` and `packer` to share them with the caller."""
     options = config.options()
     tools = tools or CodectxTools(options)
     packer = packer or ContextPacker(tools.reader, options.max_tokens)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
-        warming = threading.Thread(target=warm_up, args=(tools, packer), name="codectx-warm-up", daemon=True)
-        warming.start()
+        follower = GenerationFollower(lambda: tools.reader.current(options.target), lambda: warm_up(tools, packer))
+        follower.start()
         try:
             yield {}
         finally:
-            await anyio.to_thread.run_sync(warming.join)
+            await anyio.to_thread.run_sync(follower.stop)
             tools.close()
 
     server: MCPServer[Any] = CodectxServer(
@@ -285,42 +294,61 @@ def build_server(
 
 
 def serve(
-    config: ServerConfig, http: bool = False, host: str = "127.0.0.1", port: int = 8765, watch: bool = False
+    config: ServerConfig,
+    http: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    watch: bool = False,
+    workers: int = 1,
 ) -> None:
     """Run until interrupted. stdout carries only the protocol (stdio); logs go to stderr.
 
-    With `watch`, a Watcher in this process keeps the index current; each request still reads the
-    one generation that was current when it started.
+    With `watch`, a Watcher in a process of its own keeps the index current; each request still
+    reads the one generation that was current when it started. Over HTTP, `workers` processes
+    answer requests (see codectx.mcp_server.processes).
     """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="codectx serve: %(message)s")
     options = config.options()
-    tools = CodectxTools(options)
-    packer = ContextPacker(tools.reader, options.max_tokens)
-    server = build_server(config, tools, packer)
     log.info("repository %s, index %s, target %s", options.root, options.store_dir, options.target)
     if not watch and not (options.store_dir / "index.sqlite").exists():
         log.warning("no index yet: tools answer with how to build one (`codectx index %s`)", options.root)
-    watcher = None
-    if watch:
-        from codectx.watch import Watcher  # imported here: watchdog and the indexer load only with --watch
-
-        def published(update: UpdateReport) -> None:
-            log.info(update.describe())
-            if update.published:  # the next request finds the new generation's overview and pack basis built
-                threading.Thread(target=warm_up, args=(tools, packer), name="codectx-warm-up", daemon=True).start()
-
-        watcher = Watcher(options.root, options.target, options.store_dir, on_update=published, log=log.warning)
+    watcher = WatcherProcess(options.root, options.target, options.store_dir) if watch else None
+    if watcher is not None:
         watcher.start()
     try:
         if http:
-            if host not in LOOPBACK_HOSTS:
-                log.warning(
-                    "listening on %s: the server has no authentication, anyone who can reach it reads the code", host
-                )
-            log.info("streamable HTTP on http://%s:%d/mcp", host, port)
-            server.run("streamable-http", host=host, port=port)
+            serve_http(config, host, port, workers)
         else:
-            server.run("stdio")
+            build_server(config).run("stdio")
     finally:
         if watcher is not None:
             watcher.stop()
+
+
+def serve_http(config: ServerConfig, host: str, port: int, workers: int) -> None:
+    """Streamable HTTP at http://host:port/mcp from `workers` uvicorn worker processes (this one alone for 1)."""
+    import uvicorn
+
+    if host not in LOOPBACK_HOSTS:
+        log.warning("listening on %s: the server has no authentication, anyone who can reach it reads the code", host)
+    processes = plural(workers, "worker process", "worker processes")
+    log.info("streamable HTTP on http://%s:%d/mcp (%s)", host, port, processes)
+    os.environ[CONFIG_ENV] = http_config_env(config.root, config.store_dir, config.target, config.max_tokens, host)
+    uvicorn.run(
+        f"{__name__}:http_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
+
+
+def http_app() -> Starlette:
+    """The ASGI app of one HTTP worker (uvicorn calls this in each worker process).
+
+    Stateless streamable HTTP with JSON responses: any worker can answer any request, and each
+    answer comes from the generation current when its request started.
+    """
+    settings = http_settings()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="codectx serve: %(message)s")
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per worker about its session manager
+    store_dir = None if settings["store_dir"] is None else Path(settings["store_dir"])
+    config = ServerConfig(Path(settings["root"]), store_dir, settings["target"], settings["max_tokens"])
+    return build_server(config).streamable_http_app(stateless_http=True, json_response=True, host=settings["host"])
