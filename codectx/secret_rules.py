@@ -155,6 +155,11 @@ SECRET_NAME = re.compile(
     r"passw(?:or)?d|passphrase|\bpwd|secret|token|api[_.-]?key|access[_.-]?key|auth[_.-]?key|private[_.-]?key"
     r"|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|credential|\bauth\b|bearer"
 )
+# What every SECRET_NAME match starts with: a scan finds these literals first, then tries the pattern there.
+SECRET_NAME_STARTS = (
+    "passw", "passp", "pwd", "secret", "token", "api", "access", "auth", "private", "signing", "encryption",
+    "master", "credential", "bearer",
+)  # fmt: skip
 # Values that stand for a secret without being one.
 PLACEHOLDER_WORDS = (
     "example", "placeholder", "changeme", "change_me", "change-me", "your_", "your-", "yourkey", "dummy",

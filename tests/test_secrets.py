@@ -398,3 +398,19 @@ def test_the_watchers_scan_cache_follows_the_allowlist(tmp_path, monkeypatch):
     assert text() == line + "\n"
     (repo / ALLOWLIST_NAME).write_text("# nothing allowed\n")
     assert "k9Qw2ZrT" not in text()
+
+
+def test_secret_names_finds_what_the_pattern_finds(stdlib):
+    from codectx.secret_rules import SECRET_NAME
+    from codectx.secrets import secret_names
+
+    crafted = [
+        "db_password = x; PASSWD=y pwd xpwd apiKey api.key auth authkey auth_token oauth bearer",
+        "secrettoken passphrase private-key privatekey signing_key master.key credentials tokens",
+        "access_token accesskey encryption-key  auth.  (auth) _auth_ password_hash",
+    ]
+    texts = crafted + [p.read_text().lower() for p in sorted((stdlib / "email").rglob("*.py"))]
+    for text in texts:
+        expected = [m.span() for m in SECRET_NAME.finditer(text)]
+        assert [m.span() for m in secret_names(text)] == expected
+    assert sum(len(list(secret_names(t))) for t in texts) > 50
