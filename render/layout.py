@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,8 +76,7 @@ def grid_for(settings: LayoutSettings) -> Grid:
     return Grid(cell.width, cell.height, rows, column_chars, settings.columns, settings.margin, settings.column_gap)
 
 
-@dataclass(frozen=True, slots=True)
-class RowSpan:
+class RowSpan(NamedTuple):  # a named tuple: a large module makes hundreds of thousands of them
     """One rendered row: where it is on the page and what it shows.
 
     kind is 'code' (a source line or a wrapped part of one), 'header' (a file starts here)
@@ -143,8 +143,7 @@ class FileLines:
     lines: Sequence[StyledLine]
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
+class _Row(NamedTuple):
     kind: str
     path: str
     line: int
@@ -168,12 +167,6 @@ def _expand_tabs(line: StyledLine, tab_size: int) -> StyledLine:
     return "".join(pieces), b"".join(ink_pieces)
 
 
-def _trim_trailing(line: StyledLine) -> StyledLine:
-    text, inks = line
-    stripped = text.rstrip()
-    return stripped, inks[: len(stripped)]
-
-
 def gutter_chars(line_count: int, settings: LayoutSettings) -> int:
     """Cells taken by the line-number gutter of a file with `line_count` lines (number + one space)."""
     return len(str(line_count)) + 1 if settings.line_numbers else 0
@@ -189,8 +182,14 @@ def _file_rows(file: FileLines, width: int, settings: LayoutSettings) -> Iterato
     wrap_label = WRAP_MARK.rjust(gutter - 1) + " "  # the same for every wrapped row of the file
     number_inks, wrap_inks = bytes([INK_GUTTER]) * gutter, bytes([INK_MARK]) * gutter
     blank_run = 0
-    for number, raw in enumerate(file.lines, start=1):
-        text, inks = _trim_trailing(_expand_tabs(raw, settings.tab_size))
+    tab_size = settings.tab_size
+    for number, (text, inks) in enumerate(file.lines, start=1):
+        # Tabs and trailing blanks are rare: tested inline, this loop runs once per source line.
+        if "\t" in text:
+            text, inks = _expand_tabs((text, inks), tab_size)
+        stripped = text.rstrip()
+        if len(stripped) != len(text):
+            text, inks = stripped, inks[: len(stripped)]
         blank_run = blank_run + 1 if not text else 0
         if blank_run > settings.blank_rows:
             continue  # the next line number shows the gap
@@ -251,14 +250,11 @@ def layout_pages(files: Sequence[FileLines], settings: LayoutSettings) -> list[P
             inks = b"".join(row.inks.ljust(grid.column_chars, b"\0") for row in column)
             page.codepoints[cells] = np.frombuffer(text, dtype=np.uint32).reshape(len(column), -1)
             page.inks[cells] = np.frombuffer(inks, dtype=np.uint8).reshape(len(column), -1)
-            for row_index, row in enumerate(column):
-                page.spans.append(
-                    RowSpan(
-                        kind=row.kind, path=row.path, line=row.line, part=row.part,
-                        column=column_index, row=row_index,
-                        x=grid.column_x(column_index), y=grid.margin + row_index * grid.cell_height,
-                        width=grid.column_chars * grid.cell_width, height=grid.cell_height,
-                    )
-                )  # fmt: skip
+            x, width, height = grid.column_x(column_index), grid.column_chars * grid.cell_width, grid.cell_height
+            page.spans.extend(
+                RowSpan(row.kind, row.path, row.line, row.part, column_index, row_index, x,
+                        grid.margin + row_index * height, width, height)
+                for row_index, row in enumerate(column)
+            )  # fmt: skip
         pages.append(page)
     return pages
