@@ -150,6 +150,20 @@ class GenerationFollower:
 # --- HTTP workers --------------------------------------------------------------------------------
 
 
+def end_with_parent() -> None:
+    """In a worker process started by multiprocessing: stop (SIGTERM, a graceful shutdown) once the parent is
+    gone, even if it was killed with SIGKILL, so that no orphan keeps answering or holding the port."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch_parent() -> None:
+        wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_parent, name="codectx-parent", daemon=True).start()
+
+
 def http_config_env(root: Path, store_dir: Path | None, target: str, max_tokens: int, host: str) -> str:
     return json.dumps(
         {"root": str(root), "store_dir": None if store_dir is None else str(store_dir), "target": target,

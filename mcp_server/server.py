@@ -32,6 +32,7 @@ from codectx.mcp_server.processes import (
     CONFIG_ENV,
     GenerationFollower,
     WatcherProcess,
+    end_with_parent,
     http_config_env,
     http_settings,
 )
@@ -349,6 +350,7 @@ def http_app() -> Starlette:
     settings = http_settings()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="codectx serve: %(message)s")
     logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per worker about its session manager
+    end_with_parent()
     store_dir = None if settings["store_dir"] is None else Path(settings["store_dir"])
     config = ServerConfig(Path(settings["root"]), store_dir, settings["target"], settings["max_tokens"])
     return build_server(config).streamable_http_app(stateless_http=True, json_response=True, host=settings["host"])
