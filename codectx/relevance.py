@@ -24,7 +24,7 @@ from codectx.catalog import generation_ids
 from codectx.classes import DEFAULT_WEIGHTS, query_weights
 from codectx.graph import pagerank
 from codectx.store import LINE_ROWID_SHIFT, EdgeRow, FileRow, Store
-from codectx.terms import path_words, query_forms, split_identifier
+from codectx.terms import path_words, query_forms, shorthand_forms, split_identifier
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -130,6 +130,19 @@ class _Matcher:
                 postings[path] = (count + 1, min(first, rowid & _LINE_MASK))
         return postings
 
+    def vocabulary(self, tokens: set[str]) -> tuple[set[str], set[str]]:
+        """Of `tokens`, (those some indexed line holds, those some symbol name or file path holds)."""
+        if not tokens:
+            return set(), set()
+        db = self.store.db
+        for table in ("line_fts", "symbol_fts"):
+            db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_vocab USING fts5vocab(main, {table}, row)")
+        marks = ",".join("?" * len(tokens))
+        lines = {t for (t,) in db.execute(f"SELECT term FROM temp.line_fts_vocab WHERE term IN ({marks})", [*tokens])}
+        names = {t for (t,) in db.execute(f"SELECT term FROM temp.symbol_fts_vocab WHERE term IN ({marks})", [*tokens])}
+        paths = {w for path in self.files for w in path_words(path)}
+        return lines, names | (tokens & paths)
+
     def symbol_matches(self, term: tuple[str, ...]) -> list[tuple[str, str, str, int, int]]:
         """(path, name, kind, start line, end line) of symbols whose name has a word starting with `term`'s prefixes."""
         rows = self.store.db.execute(
@@ -142,6 +155,26 @@ class _Matcher:
             for file_id, name, kind, start, end in rows
             for path in self.paths_of.get(file_id, ())
         ]
+
+
+def _with_shorthands(matcher: _Matcher, question: str, terms: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """`terms` with the shorter ways the code writes them (terms.shorthand_forms) that the index holds.
+
+    A shorthand counts when the code both writes it in a line and names something with it (a symbol
+    or a file), so a chance prefix does not. It becomes a form of every word it stands for: "mmap"
+    matches for "memory" and for "map", as a file named mmap.rs is about both."""
+    candidates = shorthand_forms(question)
+    lines, names = matcher.vocabulary({form for _, forms in candidates for form in forms})
+    by_key = {term[0]: n for n, term in enumerate(terms)}
+    terms = list(terms)
+    for keys, forms in candidates:
+        if not all(key in by_key for key in keys):
+            continue
+        known = [form for key in keys for form in terms[by_key[key]]]
+        found = [f for f in forms if f in lines and f in names and not any(f.startswith(k) for k in known)]
+        for key in keys:
+            terms[by_key[key]] = (*terms[by_key[key]], *found)
+    return terms
 
 
 def _idf(total: int, containing: int) -> float:
@@ -303,6 +336,7 @@ def rank(
         ranking = centrality(store, generation, basis, weights)
         return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
     matcher = _Matcher(store, basis)
+    terms = _with_shorthands(matcher, query or "", terms)
     evidence: dict[str, _Evidence] = defaultdict(_Evidence)
     text = _scaled(_bm25(matcher, terms, evidence))
     names = _symbol_scores(matcher, terms, evidence)

@@ -29,9 +29,10 @@ from codectx.grammars import (
 )
 from codectx.render.highlight import tree_sitter_source
 
-STRUCTURE_VERSION = 7  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
+STRUCTURE_VERSION = 8  # 2: parsed as the highlighter parses; 3: exact values of every length that pages garble;
 # 4: JavaScript member assignments, exports and getters; Rust tests defined by macros; 5: 30 more grammars;
-# 6: chained JavaScript aliases (`a.x = a.y = function`); 7: no exact values from PEM block bodies
+# 6: chained JavaScript aliases (`a.x = a.y = function`); 7: no exact values from PEM block bodies;
+# 8: a lone capital joins the word after it in identifier parts (ETag -> etag, not e + tag)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Terms: the words that code and questions are matched on.
 
 Identifiers are split at underscores and case changes ("HTTPRedirectHandler" -> http, redirect,
-handler) so that a question's plain words meet the code's compound names. A question's words are
-reduced to their Snowball (Porter 2) English stems, which are matched as prefixes ("redirects" ->
+handler; a lone capital stays with the word after it: "createETagGenerator" -> create, etag,
+generator) so that a question's plain words meet the code's compound names. Two words that code
+runs together as a shorthand ("memory map" -> "mmap") meet it too. A question's words are reduced
+to their Snowball (Porter 2) English stems, which are matched as prefixes ("redirects" ->
 "redirect*", "names" -> "name*"); a noun made from a verb also matches the verb ("conversion" ->
 "convers*" or "convert*", "resolution" -> "resolut*" or "resolv*").
 """
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 import snowballstemmer  # type: ignore[import-untyped]  # ships no type hints
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CASE_CHANGE = re.compile(r"[a-z0-9][A-Z]|[A-Z][A-Z][a-z]")
 _CAMEL = re.compile(r"[A-Za-z0-9]*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])[A-Za-z0-9]*")
-_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+# A lone capital before a capitalised word is part of it ("ETag", "XPath"): the first alternative.
+_PARTS = re.compile(r"(?<![A-Z])[A-Z][A-Z][a-z]+|[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _DOTTED = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
 
@@ -112,6 +116,34 @@ def query_forms(question: str) -> list[tuple[str, ...]]:
         phrase = " ".join(part for name in dotted.split(".") for part in split_identifier(name))
         if phrase not in (known[0] for known in found):
             found.append((phrase,))
+    return found
+
+
+def _question_words(question: str) -> list[str | None]:
+    """The question's words in order (identifiers split, lower-cased); None where a stop word breaks the run."""
+    words: list[str | None] = []
+    for token in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[^\sA-Za-z_]+", question):
+        if not _IDENTIFIER.fullmatch(token):
+            words.append(None)  # punctuation or digits between words
+            continue
+        for part in split_identifier(token) or [token.lower()]:
+            words.append(None if part in STOPWORDS or len(part) < 2 else part)
+    return words
+
+
+def shorthand_forms(question: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Shorter ways code may write two neighbouring words of the question as one: (the stems of the
+    words, candidate tokens). Which candidates count is up to the index, which holds them or not.
+
+    "memory map" -> "memmap" (the first word's first three letters) or "mmap" (its initial). Written
+    out whole ("hostname") they already match as a prefix. A word's own leading part ("mark" for
+    "markdown", "rest" for "restricting") is left alone: too often a word of its own.
+    """
+    found: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    words = _question_words(question)
+    for first, second in pairwise(words):
+        if first and second and first != second and len(first) > 3:
+            found.append(((stem(first), stem(second)), (first[:3] + second, first[0] + second)))
     return found
 
 

@@ -10,7 +10,7 @@ import pytest
 from codectx.indexer import index_repository
 from codectx.relevance import rank
 from codectx.store import Store
-from codectx.terms import query_forms, query_terms, stem, word_forms
+from codectx.terms import query_forms, query_terms, shorthand_forms, split_identifier, stem, word_forms
 
 
 @pytest.mark.parametrize(
@@ -125,3 +125,34 @@ def test_a_files_own_name_counts_more_than_its_folders(
     with Store.open(store_dir, create=False) as store:
         ranking = rank(store, store.require_generation("claude").id, "parser")
     assert ranking.files[0].path == "tools/parser.py"
+
+
+def test_a_lone_capital_stays_with_the_word_after_it() -> None:
+    assert split_identifier("createETagGenerator") == ["create", "etag", "generator"]
+    assert split_identifier("XPath") == ["xpath"]
+    assert split_identifier("HTTPRedirectHandler") == ["http", "redirect", "handler"]
+    assert split_identifier("IOError") == ["io", "error"]
+    assert split_identifier("parse_HTTPHeaders2") == ["parse", "http", "headers", "2"]
+
+
+def test_shorthands_of_two_neighbouring_words() -> None:
+    assert ((stem("memory"), "map"), ("memmap", "mmap")) in shorthand_forms("searching through a memory map")
+    # A stop word between them breaks the run; words of three letters or fewer lend no shorthand.
+    assert shorthand_forms("memory of a map") == []
+    assert shorthand_forms("the raw map") == []
+    assert shorthand_forms("command") == []  # a word's own leading part ("comma") is no shorthand
+
+
+def test_a_shorthand_the_code_uses_matches_the_words_it_stands_for(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    body = "def open_file(path):\n    # read the whole file, then search it\n    return path.read()\n"
+    mmap = "class MmapReader:\n    def open(self, path):\n        return mmap.mmap(path.fileno(), 0)\n"
+    repo = make_repo({"search/read.py": body * 3, "search/mmap.py": mmap, "search/other.py": body})
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir)
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude").id
+        ranking = rank(store, generation, "searching a file through a memory map")
+    assert ranking.files[0].path == "search/mmap.py"
+    assert "path matches 'search', 'memori', 'map'" in ranking.files[0].reason  # mmap.py, for both words
