@@ -544,11 +544,13 @@ def build_pack(
     generation: int | None = None,
     basis: PackBasis | None = None,
     weights: Mapping[str, float] | None = None,
+    recency: Mapping[str, float] | None = None,
 ) -> Pack:
     """The repository's current (or the given) generation for `target`, packed into `budget` tokens.
 
     `basis` is the generation's pack_basis, kept by a caller that packs the same generation again.
     `weights` are the file classes' weights (codectx.classes.load_weights; default DEFAULT_WEIGHTS).
+    `recency` (path -> [0, 1], codectx.history.recency_scores) nudges recently changed files up.
     """
     if budget < 0:
         raise ValueError(f"the budget must be a positive number of tokens, not {budget}")
@@ -565,7 +567,7 @@ def build_pack(
         raise ValueError(f"the pack basis is for generation {basis.generation}, not {generation}")
     reduced = reduced_modes(profile.target, profile.layout.page_width, profile.layout.page_height)
     weights = query_weights(weights or DEFAULT_WEIGHTS, query)
-    ranking = rank(store, generation, query, basis.rank, weights)
+    ranking = rank(store, generation, query, basis.rank, weights, recency=recency)
     relevance = {m.module: m.score for m in ranking.modules}
     modules = [_Module(m, relevance.get(m.row.name, 0.0)) for m in basis.modules]
     options = {m.row.name: _options(m.basis, reduced, profile.layout.page_width, basis) for m in modules}

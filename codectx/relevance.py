@@ -287,15 +287,31 @@ def _modules(files: list[RankedFile]) -> tuple[RankedModule, ...]:
     )
 
 
+# --- recency: how lately a file changed (codectx.history), a small nudge on top of relevance ---------
+
+RECENCY_WEIGHT = 0.1  # a file changed just now scores at most 10% more: it breaks ties, never outranks a clear match
+
+
+def recency_factor(recency: Mapping[str, float] | None, path: str) -> float:
+    """1 + RECENCY_WEIGHT x the file's recency in [0, 1] (codectx.history.recency_scores); 1 without history."""
+    if not recency:
+        return 1.0
+    return 1.0 + RECENCY_WEIGHT * min(max(recency.get(path, 0.0), 0.0), 1.0)
+
+
 def centrality(
-    store: Store, generation: int, basis: RankBasis | None = None, weights: Mapping[str, float] | None = None
+    store: Store,
+    generation: int,
+    basis: RankBasis | None = None,
+    weights: Mapping[str, float] | None = None,
+    recency: Mapping[str, float] | None = None,
 ) -> Ranking:
-    """Files and modules ranked by PageRank over the reference graph, times their class weights."""
+    """Files and modules ranked by PageRank over the reference graph, times their class weights (and recency)."""
     basis = basis or rank_basis(store, generation)
     weights = weights or DEFAULT_WEIGHTS
     files, edges = list(basis.files.values()), basis.edges
     ranks = pagerank([f.path for f in files], edges)
-    ranks = {f.path: ranks.get(f.path, 0.0) * weights.get(f.kind, 1.0) for f in files}
+    ranks = {f.path: ranks.get(f.path, 0.0) * weights.get(f.kind, 1.0) * recency_factor(recency, f.path) for f in files}
     referrers: dict[str, set[str]] = defaultdict(set)
     for edge in edges:
         referrers[edge.target].add(edge.source)
@@ -324,16 +340,18 @@ def rank(
     query: str | None,
     basis: RankBasis | None = None,
     weights: Mapping[str, float] | None = None,
+    recency: Mapping[str, float] | None = None,
 ) -> Ranking:
     """Rank the generation for `query`; without one (or without usable words), by centrality.
 
     `basis` (rank_basis of this generation) saves reading the generation's files and graph again.
-    `weights` are the class weights (codectx.classes.load_weights; default DEFAULT_WEIGHTS)."""
+    `weights` are the class weights (codectx.classes.load_weights; default DEFAULT_WEIGHTS).
+    `recency` (path -> [0, 1], codectx.history.recency_scores) nudges recently changed files up."""
     basis = basis or rank_basis(store, generation)
     weights = query_weights(weights or DEFAULT_WEIGHTS, query)
     terms = query_forms(query or "")
     if not terms:
-        ranking = centrality(store, generation, basis, weights)
+        ranking = centrality(store, generation, basis, weights, recency)
         return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
     matcher = _Matcher(store, basis)
     terms = _with_shorthands(matcher, query or "", terms)
@@ -350,6 +368,7 @@ def rank(
     ranked: list[RankedFile] = []
     for path, row in matcher.files.items():
         score = (lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)) * weights.get(row.kind, 1.0)
+        score *= recency_factor(recency, path)
         if score <= 0:
             continue
         reason, line = _reason(evidence[path]) if path in evidence else ("referenced by matching files", 1)
