@@ -243,22 +243,32 @@ def _render_all(
 
 
 @contextlib.contextmanager
-def _shared_pool(workers: int) -> Iterator[Callable[[], Executor] | None]:
-    """One process pool for every stage of a run, started on first use (None for a single worker):
-    its processes start, import and warm their caches once instead of once per stage."""
+def _shared_pool(workers: int, start_now: bool = False) -> Iterator[Callable[[], Executor] | None]:
+    """One process pool for every stage of a run (None for a single worker): its processes start, import
+    and warm their caches once instead of once per stage. It starts on first use, or with `start_now` at
+    once in the background, so that the workers boot (~0.2 s) while this process scans."""
     if workers <= 1:
         yield None
         return
     pools: list[ProcessPoolExecutor] = []
+    lock = threading.Lock()
 
     def pool() -> ProcessPoolExecutor:
-        if not pools:
-            pools.append(ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")))
+        with lock:
+            if not pools:
+                pools.append(ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")))
+                for _ in range(workers):  # a submit starts a worker: start them all now
+                    pools[0].submit(int)
         return pools[0]
 
+    booting = threading.Thread(target=pool, daemon=True) if start_now else None
+    if booting is not None:
+        booting.start()
     try:
         yield pool
     finally:
+        if booting is not None:
+            booting.join()
         for started in pools:
             started.shutdown(cancel_futures=True)
 
@@ -298,7 +308,7 @@ def index_repository(
         writer_lock(store_dir),
         Store.open(store_dir) as store,
         _reclaim_on_failure(store),
-        _shared_pool(workers) as pool,
+        contextlib.ExitStack() as stack,
     ):
         reporter.stage("scanning", None)
 
@@ -306,11 +316,13 @@ def index_repository(
             reporter.advance()
 
         earlier_scans = store.secret_scans(SECRETS_RULES)
+        # A first index renders every page: its workers boot while this process scans.
+        pool = stack.enter_context(_shared_pool(workers, start_now=earlier_scans is None))
         if sources:
             scanned = sources.scan(root, on_file=count_file, known_secrets=earlier_scans)
         elif earlier_scans is None and pool is not None:
             # A first scan looks for secrets in every file: spread it over the workers.
-            scanned = scan(root, on_file=count_file, pool=pool())
+            scanned = scan(root, on_file=count_file, pool=pool)
         else:
             scanned = scan(root, on_file=count_file, known_secrets=earlier_scans)
         remasked = _remasked_contents(store, scanned.files, everything=earlier_scans is None)

@@ -9,6 +9,7 @@ kept file's text has its detected secrets masked (codectx.secrets) before anythi
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -30,6 +31,7 @@ from codectx.secrets import SecretSpan, apply_masks, find_secrets, merge_spans, 
 MAX_FILE_BYTES = 1_000_000
 # A longer line is embedded data (a blob, a table, a minified bundle), not code anyone reads.
 MAX_LINE_CHARS = 10_000
+PARALLEL_SCAN_BYTES = 4_000_000  # below this, one process scans faster than a pool can start
 IGNORE_FILE_NAMES = (".gitignore", ".codectxignore")
 
 # Directories no one wants rendered: VCS data, dependencies, virtualenvs, caches, build outputs.
@@ -362,14 +364,16 @@ def scan(
     on_file: Callable[[str], None] | None = None,
     load: Loader | None = None,
     known_secrets: Mapping[tuple[str, str], tuple[SecretSpan, ...]] | None = None,
-    pool: Executor | None = None,
+    pool: Callable[[], Executor] | None = None,
     rules: IgnoreRules | None = None,
+    parallel_above_bytes: int = PARALLEL_SCAN_BYTES,
 ) -> ScanResult:
     """Scan `root`: every file is either a SourceFile or a Skipped with a reason.
 
     `load` reads one kept file; a caching loader (codectx.rescan) skips files that did not change.
     The default loader takes earlier secret scans from `known_secrets` (see load_source).
-    `pool` loads files in its processes (secret detection dominates a first scan); `load` must pickle.
+    `pool` gives processes that load the files when they hold at least `parallel_above_bytes` (secret
+    detection dominates a first scan); `load` must pickle. Below that, starting the processes costs more.
     `rules` are this root's ignore rules when the caller knows they did not change (read afresh otherwise).
     """
     load = load or partial(load_source, known_secrets=known_secrets)
@@ -381,8 +385,10 @@ def scan(
     if pool is not None:
         walked = list(walked)
         kept = [rel_path for rel_path, reason in walked if not reason]
-        # Results keep walk order; chunks of up to 64 files keep per-task overhead small on huge trees.
-        loads = pool.map(load, repeat(root), kept, repeat(max_bytes), chunksize=max(1, min(64, len(kept) // 64)))
+        if _holds_at_least(root, kept, parallel_above_bytes):
+            # Results keep walk order; chunks of up to 64 files keep per-task overhead small on huge trees.
+            chunk = max(1, min(64, len(kept) // 64))
+            loads = pool().map(load, repeat(root), kept, repeat(max_bytes), chunksize=chunk)
     for rel_path, reason in walked:
         if on_file:
             on_file(rel_path)
@@ -396,6 +402,16 @@ def scan(
             result.skipped.append(loaded)
     _mask_copies_alike(result, max_bytes)
     return result
+
+
+def _holds_at_least(root: Path, paths: list[str], limit: int) -> bool:
+    total = 0
+    for rel_path in paths:
+        if total >= limit:
+            return True
+        with contextlib.suppress(OSError):
+            total += os.stat(root / rel_path).st_size
+    return total >= limit
 
 
 def _mask_copies_alike(result: ScanResult, max_bytes: int) -> None:

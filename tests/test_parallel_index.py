@@ -21,7 +21,7 @@ def test_scan_with_a_pool_matches_the_serial_scan(stdlib_copy, tmp_path):
     (repo / "blob.bin").write_bytes(b"\x00\x01" * 100)
     serial = scan(repo)
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("forkserver")) as pool:
-        parallel = scan(repo, pool=pool)
+        parallel = scan(repo, pool=lambda: pool, parallel_above_bytes=0)
     assert parallel.files == serial.files
     assert parallel.skipped == serial.skipped
     masked = next(f for f in parallel.files if f.path == "settings.py")
