@@ -41,6 +41,7 @@ from codectx.tables import print_table
 from codectx.wording import plural
 
 if TYPE_CHECKING:
+    from codectx.history import Changes, FileChange
     from codectx.watch import Watcher
 
 Handler = Callable[[argparse.Namespace], int]
@@ -268,6 +269,23 @@ def _weights(root: Path) -> dict[str, float]:
         raise UsageError(str(error)) from None
 
 
+def _recency(root: Path) -> dict[str, float]:
+    """path -> how lately and how often it changed, from git (codectx.history); empty without git."""
+    from codectx.history import read_history, recency_scores
+
+    return recency_scores(read_history(root))
+
+
+def _changes(args: argparse.Namespace, root: Path) -> Changes:
+    """The hunks changed since --since; git's complaints become one line that says what to do."""
+    from codectx.history import HistoryError, changes_since
+
+    try:
+        return changes_since(root, args.since)
+    except HistoryError as error:
+        raise UsageError(f"--since {args.since}: {error}") from None
+
+
 def _open_index(args: argparse.Namespace, root: Path) -> Store:
     store_dir = _store_dir(args) or default_store_dir(root)
     try:
@@ -409,9 +427,20 @@ def run_pack(args: argparse.Namespace) -> int:
         generation = _generation(store, args, root).id
         basis = pack_basis(store, generation)
         weights = _weights(root)
-        pack = build_pack(
-            store, args.target, args.budget, query=args.query, generation=generation, basis=basis, weights=weights
-        )
+        recency = _recency(root)
+        if args.since is None:
+            pack = build_pack(
+                store, args.target, args.budget, query=args.query, generation=generation, basis=basis,
+                weights=weights, recency=recency,
+            )  # fmt: skip
+        else:
+            from codectx.recent import pack_changes
+
+            changes = _changes(args, root)
+            pack = pack_changes(
+                store, root, args.target, args.budget, changes, generation, query=args.query, basis=basis,
+                weights=weights, recency=recency,
+            )  # fmt: skip
         floor = smallest_budget(basis)
         if floor is not None and all(item.representation == "omitted" for item in pack.items):
             raise UsageError(
@@ -468,7 +497,12 @@ def run_query(args: argparse.Namespace) -> int:
     root = _root(args)
     with _open_index(args, root) as store:
         generation = _generation(store, args, root).id
-        ranking = rank(store, generation, question, weights=_weights(root))
+        ranking = rank(store, generation, question, weights=_weights(root), recency=_recency(root))
+        changed: tuple[FileChange, ...] = ()
+        if args.since is not None:
+            from codectx.recent import visible_changes
+
+            changed = visible_changes(store, generation, root, _changes(args, root))
     modules, symbols = ranking.modules[: args.limit], ranking.symbols[: args.limit]
     files = ranking.files[: args.limit]
     if args.json:
@@ -485,8 +519,19 @@ def run_query(args: argparse.Namespace) -> int:
                 for s in symbols
             ],
         }  # fmt: skip
+        if args.since is not None:
+            data["changed"] = [
+                {"path": c.path, "status": c.status, "lines": [[h.start, h.end] for h in c.hunks if h.added > 0],
+                 "removed": sum(h.removed for h in c.hunks)}
+                for c in changed
+            ]  # fmt: skip
         print(json.dumps(data, indent=2))
         return 0
+    if args.since is not None:
+        print(f"changed since {args.since}:" if changed else f"no indexed file changed since {args.since}")
+        for c in changed:
+            spans = ",".join(f"{h.start}" if h.start == h.end else f"{h.start}-{h.end}" for h in c.hunks if h.added > 0)
+            print(f"     {c.path}{':' + spans if spans else ''}  ({c.status})")
     if not ranking.terms:
         print("no searchable words in the question: modules by centrality")
     print("modules:")
@@ -791,6 +836,10 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--budget", "-b", type=int, required=True, metavar="N", help="tokens (text plus vision)")
     pack.add_argument("--query", "-q", help="what the pack is for; more relevant modules stay more faithful")
     pack.add_argument(
+        "--since", metavar="REV",
+        help="git revision: the hunks changed since it (to the working tree) go first as exact text",
+    )  # fmt: skip
+    pack.add_argument(
         "--out", "-o", help="output folder for manifest.json, pages/ and text/ (default: <store>/pack/<target>)"
     )
     add("modules", run_modules, "List the modules of the index, each with its files.")
@@ -798,6 +847,7 @@ def build_parser() -> argparse.ArgumentParser:
     query = add("query", run_query, "Rank modules, files and symbols for a question, with path:line and a reason.")
     query.add_argument("question", help="a question or a few words, e.g. 'where are redirects followed'")
     query.add_argument("--limit", type=int, default=10, metavar="N", help="results per list, 1 or more (default: 10)")
+    query.add_argument("--since", metavar="REV", help="git revision: list the indexed files changed since it first")
     search_cmd = add("search", run_search, "Exact, grep-like search of the indexed files: path:line:text.")
     search_cmd.add_argument("pattern", help="a fixed string (or a Python regular expression with --regex)")
     search_cmd.add_argument("--regex", "-E", action="store_true", help="treat PATTERN as a regular expression")

@@ -64,18 +64,40 @@ def _on_disk_matches(root: Path, row: FileRow) -> bool:
         return False
 
 
+def _shown(change: FileChange, row: FileRow | None, rules: IgnoreRules) -> bool:
+    """Whether a changed file may be named: the index holds it, or it was deleted and the index would keep it."""
+    if row is not None:
+        return True
+    path = change.path
+    return change.status == "deleted" and not rules.is_excluded(path) and printable_path(path) == path
+
+
+def visible_changes(store: Store, generation: int, root: Path, changes: Changes) -> tuple[FileChange, ...]:
+    """The changed files that may be named (see _shown); untracked ones with their lines as one hunk."""
+    files = {f.path: f for f in store.files(generation)}
+    rules = IgnoreRules(root)
+    shown = []
+    for change in changes.files:
+        row = files.get(change.path)
+        if not _shown(change, row, rules):
+            continue
+        if change.status == "untracked" and row is not None and row.lines:
+            change = FileChange(change.path, change.status, (Hunk(1, row.lines, 0, 0),))
+        shown.append(change)
+    return tuple(shown)
+
+
 def _file_blocks(
     store: Store, root: Path, change: FileChange, row: FileRow | None, rules: IgnoreRules
 ) -> list[_Block] | None:
     """The blocks of one changed file; None when it must not be shown (not indexed, or excluded)."""
     path = change.path
+    if not _shown(change, row, rules):
+        return None
     if change.status == "deleted" and row is None:
-        if rules.is_excluded(path) or printable_path(path) != path:
-            return None
         removed = sum(h.removed for h in change.hunks)
         return [_Block(f"## {path} (deleted: {plural(removed, 'line')} removed)\n", path, None, "")]
-    if row is None:
-        return None
+    assert row is not None
     if change.status == "deleted" or not _on_disk_matches(root, row):
         ranges = ", ".join(_span(h) if h.added > 0 else f"after {h.end}" for h in change.hunks)
         what = "deleted on disk" if change.status == "deleted" else "changed on disk"
@@ -170,6 +192,22 @@ def pack_since(
     """The hunks changed since `since` as exact text first, then the rest of the budget packed as build_pack
     does (relevance, nudged by recency). HistoryError when git cannot answer for `since`."""
     changes = changes_since(root, since)
+    return pack_changes(store, root, target, budget, changes, generation, query, basis, weights, recency)
+
+
+def pack_changes(
+    store: Store,
+    root: Path,
+    target: str,
+    budget: int,
+    changes: Changes,
+    generation: int,
+    query: str | None = None,
+    basis: PackBasis | None = None,
+    weights: Mapping[str, float] | None = None,
+    recency: Mapping[str, float] | None = None,
+) -> Pack:
+    """pack_since for changes already read."""
     item = changes_item(store, generation, root, changes, budget)
     spent = item.tokens if item else 0
     rest = build_pack(

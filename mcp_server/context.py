@@ -19,15 +19,17 @@ from pathlib import Path
 from mcp_types import ContentBlock
 
 from codectx.classes import WeightsError, load_weights
+from codectx.history import HistoryError, changes_since, read_history, recency_scores
 from codectx.mcp_server.output import CappedContent, ranges_label, thousands
 from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot, ToolFailure
 from codectx.pack import Pack, PackBasis, PackItem, build_pack, pack_basis
 from codectx.pack_floor import smallest_budget
+from codectx.recent import CHANGES, pack_changes
 from codectx.wording import plural
 
 PACK_CACHE_SIZE = 8
 _CURSOR = re.compile(r"^(\d{1,12})\.(\d{1,9})\.(\d{1,9})\.([0-9a-f]{10})$")
-TEXT_REPRESENTATIONS = ("text", "outline", "glossary")
+TEXT_REPRESENTATIONS = ("text", "outline", "glossary", CHANGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +37,19 @@ class PackRequest:
     budget: int
     target: str
     query: str | None
+    since: str | None = None  # a git revision: the hunks changed since it go first, as exact text
 
     def seal(self, snap: Snapshot) -> str:
         """Ties a cursor to this call's arguments and to the exact generation it started on."""
         identity = [self.budget, self.target, self.query, snap.id, snap.generation.created]
+        if self.since is not None:
+            identity.append(self.since)
         return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:10]
 
     def call(self, cursor: str) -> str:
         query = "" if self.query is None else f", query={self.query!r}"
-        return f"load_context(budget={self.budget}, target={self.target!r}{query}, cursor={cursor!r})"
+        since = "" if self.since is None else f", since={self.since!r}"
+        return f"load_context(budget={self.budget}, target={self.target!r}{query}{since}, cursor={cursor!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +72,9 @@ class Cursor:
     def check(self, request: PackRequest, snap: Snapshot) -> None:
         if self.seal != request.seal(snap):
             raise ToolFailure(
-                "this cursor belongs to a load_context call with another budget, target or query (or to an index "
-                "deleted and built anew since): repeat that call's arguments with it, or omit it to start over"
+                "this cursor belongs to a load_context call with another budget, target or query, or since revision "
+                "(or to an index deleted and built anew since): repeat that call's arguments with it, or omit it to "
+                "start over"
             )
 
 
@@ -77,7 +84,7 @@ class ContextPacker:
     def __init__(self, reader: IndexReader, max_tokens: int) -> None:
         self.reader = reader
         self.max_tokens = max_tokens
-        self._cache: OrderedDict[tuple[tuple[int, float], PackRequest, tuple[tuple[str, float], ...]], Pack] = (
+        self._cache: OrderedDict[tuple[tuple[int, float], PackRequest, tuple[tuple[str, float], ...], str], Pack] = (
             OrderedDict()
         )
         self._lock = threading.Lock()
@@ -105,16 +112,31 @@ class ContextPacker:
             weights = load_weights(snap.root)
         except WeightsError as error:
             raise ToolFailure(str(error)) from None
-        key = (snap.key, request, tuple(sorted(weights.items())))
+        # Recency and changes come from git, which moves without the index: they are part of the key.
+        recency = recency_scores(read_history(snap.root))
+        changes = None
+        if request.since is not None:
+            try:
+                changes = changes_since(snap.root, request.since)
+            except HistoryError as error:
+                raise ToolFailure(f"since={request.since!r}: {error}") from None
+        git_state = hashlib.sha256(repr((sorted(recency.items()), changes)).encode()).hexdigest()
+        key = (snap.key, request, tuple(sorted(weights.items())), git_state)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        pack = build_pack(
-            snap.store, request.target, request.budget, request.query, generation=snap.id, basis=self._bases.of(snap),
-            weights=weights,
-        )  # fmt: skip
+        if changes is None:
+            pack = build_pack(
+                snap.store, request.target, request.budget, request.query, generation=snap.id,
+                basis=self._bases.of(snap), weights=weights, recency=recency,
+            )  # fmt: skip
+        else:
+            pack = pack_changes(
+                snap.store, snap.root, request.target, request.budget, changes, snap.id, query=request.query,
+                basis=self._bases.of(snap), weights=weights, recency=recency,
+            )  # fmt: skip
         with self._lock:
             self._cache[key] = pack
             while len(self._cache) > PACK_CACHE_SIZE:
@@ -196,6 +218,11 @@ class ContextPacker:
         label = item.representation.replace("_", " ")
         size = f"{plural(len(item.pages), 'page image')}, " if item.pages else ""
         part = "" if offset == 0 else f", continued from {'page' if item.pages else 'line'} {offset + 1}"
+        if item.representation == CHANGES:
+            tokens = plural(item.tokens, "token")
+            changed = ranges_label(item.ranges) or "none"
+            head = f"[item {position[0]}/{position[1]}{part}] {item.module}"
+            return f"{head} as exact text ({tokens}); changed lines {changed}"
         return (
             f"[item {position[0]}/{position[1]}{part}] module {item.module} as {label} "
             f"({size}{plural(item.tokens, 'token')}, relevance {item.relevance:.2f}); "
@@ -229,7 +256,7 @@ def _item_numbers(pack: Pack) -> dict[int, int]:
     return {index: number for number, index in enumerate(sent, start=1)}
 
 
-REPRESENTATION_ORDER = ("text", "pages", "reduced_pages", "outline", "glossary")
+REPRESENTATION_ORDER = (CHANGES, "text", "pages", "reduced_pages", "outline", "glossary")
 
 
 def _mix(items: list[PackItem]) -> str:
@@ -240,13 +267,18 @@ def _mix(items: list[PackItem]) -> str:
         modules[item.representation] = modules.get(item.representation, 0) + 1
         images[item.representation] = images.get(item.representation, 0) + len(item.pages)
     parts = []
+    modules_named = False
     order = {representation: rank for rank, representation in enumerate(REPRESENTATION_ORDER)}
     for representation in sorted(modules, key=lambda r: (order.get(r, len(order)), r)):
         count = modules[representation]
         if representation == "glossary":
             parts.append(plural(count, "glossary", "glossaries"))
             continue
-        label = f"{plural(count, 'module')} as" if not parts else f"{count:,} as"
+        if representation == CHANGES:
+            parts.append("the changed hunks")
+            continue
+        label = f"{plural(count, 'module')} as" if not modules_named else f"{count:,} as"
+        modules_named = True
         pictures = f" ({plural(images[representation], 'page image')})" if images[representation] else ""
         parts.append(f"{label} {representation.replace('_', ' ')}{pictures}")
     return ", ".join(parts)

@@ -93,6 +93,7 @@ EXPECTED = {
     "name": "a definition's name as a string, e.g. 'JSONDecoder'",
     "target": "a target name as a string, e.g. 'claude'",
     "query": "a few words as a string",
+    "since": "a git revision as a string, e.g. 'HEAD~1', a branch, a tag or a commit id",
     "cursor": "the cursor string a previous result gave",
 }
 
@@ -212,14 +213,22 @@ def build_server(
         query: Annotated[
             str | None, Field(description="what you are working on; relevant modules stay most faithful")
         ] = None,
+        since: Annotated[
+            str | None,
+            Field(
+                description="a git revision (e.g. 'HEAD~1', 'main', a commit id): the hunks changed since it, up to "
+                "the working tree and untracked files, come first as exact text with path and line numbers; the "
+                "rest of the budget packs the repository as usual, recently changed files a little ahead"
+            ),
+        ] = None,
         cursor: Annotated[
             str | None, Field(description="continue a pack from where the previous result stopped (it says how)")
         ] = None,
     ) -> CallToolResult:
         """The repository packed into a token budget: each module as exact text, pages, reduced pages, outline or
         omitted, most relevant most faithful. Page images and text blocks each follow a header with their files and
-        line ranges."""
-        request = PackRequest(budget, target or config.target, query or None)
+        line ranges. With since, what changed since that git revision comes first, as exact text."""
+        request = PackRequest(budget, target or config.target, query or None, since or None)
         return tool_result(lambda: packer.load_context(request, cursor))
 
     @server.tool(annotations=READ_ONLY)
