@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -221,27 +222,49 @@ def _paths_by_id(ids: Mapping[str, int]) -> dict[int, list[str]]:
     return paths
 
 
+# Outlines read before, by (index folder, catalog id, sha256, grammar, version): an entry never changes under its
+# key, so a server reading one generation after another reads only the outlines of changed files.
+_outline_memo: OrderedDict[tuple[object, ...], Outline] = OrderedDict()
+_outline_lock = threading.Lock()
+OUTLINE_MEMO_SIZE = 200_000
+
+
 def outlines(store: Store, ids: Mapping[str, int]) -> dict[str, Outline]:
     """path -> outline (symbols and imports; references left out) for the outlined files among `ids`."""
     paths = _paths_by_id(ids)
-    grammars = {
-        int(file_id): str(grammar)
-        for file_id, grammar in rows_in(store.db, "SELECT id, grammar FROM catalog WHERE id IN ({marks})", paths)
+    keys = {
+        int(file_id): (store.directory, int(file_id), str(sha), str(grammar), int(version))
+        for file_id, sha, grammar, version in rows_in(
+            store.db, "SELECT id, sha256, grammar, version FROM catalog WHERE id IN ({marks})", paths
+        )
         if grammar
     }
+    shapes: dict[int, Outline] = {}
+    with _outline_lock:
+        for file_id, key in keys.items():
+            known = _outline_memo.get(key)
+            if known is not None:
+                _outline_memo.move_to_end(key)
+                shapes[file_id] = known
+    missing = [file_id for file_id in keys if file_id not in shapes]
     symbols: dict[int, list[Symbol]] = defaultdict(list)
     sql = "SELECT file_id, kind, name, start_line, end_line, parent FROM symbols WHERE file_id IN ({marks}) ORDER BY id"
-    for file_id, kind, name, start, end, parent in rows_in(store.db, sql, grammars):
+    for file_id, kind, name, start, end, parent in rows_in(store.db, sql, missing):
         symbols[file_id].append(Symbol(kind, name, start, end, parent))
     imports: dict[int, list[Import]] = defaultdict(list)
     sql = "SELECT file_id, target, line FROM imports WHERE file_id IN ({marks}) ORDER BY rowid"
-    for file_id, target, line in rows_in(store.db, sql, grammars):
+    for file_id, target, line in rows_in(store.db, sql, missing):
         imports[file_id].append(Import(target, line))
+    with _outline_lock:
+        for file_id in missing:
+            shapes[file_id] = Outline(keys[file_id][3], tuple(symbols[file_id]), tuple(imports[file_id]), ())
+            _outline_memo[keys[file_id]] = shapes[file_id]
+        while len(_outline_memo) > OUTLINE_MEMO_SIZE:
+            _outline_memo.popitem(last=False)
     result: dict[str, Outline] = {}
-    for file_id, grammar in grammars.items():
-        shape = Outline(grammar, tuple(symbols[file_id]), tuple(imports[file_id]), ())
+    for file_id in keys:
         for path in paths[file_id]:
-            result[path] = shape
+            result[path] = shapes[file_id]
     return result
 
 

@@ -195,6 +195,7 @@ class Watcher:
         self.updates = 0
         self.last: UpdateReport | None = None
         self.failure: BaseException | None = None  # set when the watcher stopped on an error it cannot retry
+        self.after_update: Callable[[], None] | None = None  # runs after each update is reported (off the clock)
 
         self._root_prefix = str(self.root) + os.sep
         self._store_prefix = str(self.store_dir) + os.sep
@@ -540,6 +541,8 @@ class Watcher:
                 self._not_before = time.monotonic() + STORM_RECHECK
         if self.on_update is not None:
             self.on_update(report)
+        if self.after_update is not None:
+            self.after_update()
 
     def _warm(self) -> None:
         """After a catch-up that published nothing: load what the first edit's update would otherwise load then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,14 +39,34 @@ def _definitions(path: str, outline: Outline) -> list[Definition]:
     return found
 
 
+# path -> (outline, its definitions): the catalog hands out the same Outline object for unchanged content, so a new
+# generation makes Definitions only for the files that changed.
+_definitions_memo: dict[str, tuple[Outline, list[Definition]]] = {}
+_memo_lock = threading.Lock()
+
+
+def _definitions_of(path: str, outline: Outline) -> list[Definition]:
+    with _memo_lock:
+        known = _definitions_memo.get(path)
+    if known is not None and known[0] is outline:
+        return known[1]
+    definitions = _definitions(path, outline)
+    with _memo_lock:
+        _definitions_memo[path] = (outline, definitions)
+    return definitions
+
+
 class SymbolIndex:
     """Definitions of one generation by name, by qualified name, and per file in outline order."""
 
     def __init__(self, shapes: dict[str, Outline]) -> None:
         self.by_name: dict[str, list[Definition]] = defaultdict(list)
         self.by_path: dict[str, list[Definition]] = {}
+        with _memo_lock:
+            if len(_definitions_memo) > 2 * len(shapes) + 1000:  # files gone since: start afresh
+                _definitions_memo.clear()
         for path in sorted(shapes):
-            definitions = _definitions(path, shapes[path])
+            definitions = _definitions_of(path, shapes[path])
             self.by_path[path] = definitions
             for definition in definitions:
                 self.by_name[definition.qualified.rpartition(".")[2]].append(definition)

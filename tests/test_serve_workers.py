@@ -180,7 +180,7 @@ def test_follower_prepares_a_generation_once_it_settles() -> None:
     def prepare() -> None:
         prepared.append(current["generation"])
 
-    follower = GenerationFollower(lambda: current["generation"], prepare, interval=0.01, delay=0.2)
+    follower = GenerationFollower(lambda: current["generation"], prepare, interval=0.01, delay=0.2, settle=lambda: None)
     follower.start()
     try:
         wait_until(lambda: prepared == [1], "the start-up preparation", timeout=10)
