@@ -1,9 +1,14 @@
 """Concurrent streamable-HTTP MCP clients against `codectx serve --http --watch` while files keep changing.
 
-    .venv/bin/python bench/http_load.py [--clients 8] [--seconds 60] [--packages json email ...] [--seed 0]
+    .venv/bin/python bench/http_load.py [--clients 8] [--seconds 60] [--workers N] [--packages json email ...]
+                                        [--seed 0] [--json bench/data/http_load.json]
+
+The issue's figures: `--clients 32 --seconds 60` (goal: p95 <= 500 ms, >= 100 requests/s, and as many
+generations published as in a run without clients: compare `--clients 0`, which only writes).
 
 A scratch copy of some packages of the standard-library sample is indexed, then served by a real
-`codectx serve --http --watch` process on a free loopback port. `--clients` concurrent sessions (the
+`codectx serve --http --watch --workers N` (N: `--workers`, default codectx's own: one per CPU) on a
+free loopback port. `--clients` concurrent sessions (the
 SDK's client) call a mix of tools for `--seconds`: repo_overview, get_pages, read_source (200 lines
 of a stable file, and the whole of a file being edited), search (fixed string and regex),
 find_symbol, and load_context at 8k, 32k and 128k tokens with rotating queries. Meanwhile a writer
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import random
@@ -52,6 +58,7 @@ PACKAGES = ("json", "email", "http", "logging", "concurrent", "xml")
 MENTIONED = re.compile(r"\bgeneration (\d+)\b")
 HEAD = re.compile(r"^(.+) \(generation (\d+)\), lines (\d+)-(\d+) of (\d+)")
 STEADY = {"repo_overview", "get_pages, 1 page", "read_source, 200 lines", "search, fixed string", "search, regex"}
+DEFAULT_JSON = Path(__file__).resolve().parent / "data" / "http_load.json"
 SYMBOLS = ["JSONDecoder", "HTTPConnection", "Logger", "ThreadPoolExecutor", "Message", "ElementTree"]  # in PACKAGES
 
 
@@ -168,7 +175,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients call (default 60)")
     parser.add_argument("--packages", nargs="+", default=list(PACKAGES), help="sample packages to serve")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between writes (default 0.25)")
+    parser.add_argument("--workers", type=int, help="HTTP worker processes (default: codectx serve's own)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the figures")
     args = parser.parse_args()
 
     repo, _ = scratch_repo(f"http-load-{args.clients}", tuple(args.packages))
@@ -185,7 +194,8 @@ def main() -> int:
 
     port = free_port()
     log = (repo.parent / "serve.log").open("wb")
-    server = subprocess.Popen([*SERVE, str(repo), "--http", "--watch", "--port", str(port)], stderr=log)
+    workers = [] if args.workers is None else ["--workers", str(args.workers)]
+    server = subprocess.Popen([*SERVE, str(repo), "--http", "--watch", "--port", str(port), *workers], stderr=log)
     stop, done = multiprocessing.Event(), multiprocessing.Value("q", 0)
     writer = multiprocessing.Process(
         target=write_continuously, args=(repo, edited, args.interval, args.seed, stop, done)
@@ -234,6 +244,22 @@ def main() -> int:
             print(f"FAIL {name}: {line}")
     failed = any(failures.values())
     print("FAIL" if failed else "OK: 0 errors, every response on one generation")
+    result = {
+        "bench": "streamable HTTP tool mix against codectx serve --http --watch while files change",
+        "clients": args.clients, "seconds": args.seconds, "workers": args.workers or "default", "cpus": os.cpu_count(),
+        "files": summary.files, "writer_changes": done.value, "interval_s": args.interval,
+        "requests": requests, "requests_per_s": requests / elapsed, "p50_ms": percentile(calls, 0.5),
+        "p95_ms": percentile(calls, 0.95), "generations_published": published,
+        "generations_per_minute": published * 60 / elapsed, "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
+        "by_tool": {label: {"calls": len(series), "p50_ms": percentile(series, 0.5), "p95_ms": percentile(series, 0.95)}
+                    for label, series in sorted(tally.timings.items())},
+        **{name: len(found) for name, found in failures.items()}, "failed": failed,
+        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }  # fmt: skip
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"figures in {args.json}")
     return 1 if failed else 0
 
 
