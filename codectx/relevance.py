@@ -10,7 +10,8 @@ lean on rise too. Without a question, PageRank alone (centrality) ranks.
 
 Either way a file's score is multiplied by its class's weight (codectx.classes: source first, then
 docs and tests, data, licences and key material last; a `.codectx.toml` may change them). Unless the
-question asks about tests, tests weigh less than the code they test.
+question asks about tests, tests weigh less than the code they test; unless it asks for an example,
+example programs (examples/, demo/, samples/) weigh less than the code they use.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from codectx.catalog import generation_ids
 from codectx.classes import DEFAULT_WEIGHTS, query_weights
 from codectx.graph import pagerank
 from codectx.store import LINE_ROWID_SHIFT, EdgeRow, FileRow, Store
-from codectx.terms import path_words, query_forms, shorthand_forms, split_identifier
+from codectx.terms import bare, form_matches, is_whole, path_words, query_forms, shorthand_forms, split_identifier
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -36,6 +37,11 @@ INDEX_FILES = frozenset({"__init__", "mod", "index", "lib", "main", "__main__"})
 SEED_FILES = 30  # the best lexical matches personalise PageRank
 SYMBOL_KINDS_WEIGHT = {"variable": 0.5, "constant": 0.7, "macro": 0.7}
 _LINE_MASK = (1 << LINE_ROWID_SHIFT) - 1
+# Example programs show the project in use: a question is about the project itself unless it asks
+# for an example, so files under these folders weigh this much less than the code they use.
+EXAMPLE_DIRS = frozenset({"example", "examples", "_examples", "demo", "demos", "sample", "samples"})
+EXAMPLE_WORDS = frozenset({"example", "examples", "demo", "demos", "sample", "samples"})
+EXAMPLE_WEIGHT = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +98,8 @@ def _scaled(values: dict[str, float]) -> dict[str, float]:
 
 
 def _fts_phrase(forms: tuple[str, ...]) -> str:
-    """An FTS5 query for any of a word's prefixes."""
-    return " OR ".join('"' + form.replace('"', '""') + '"*' for form in forms)
+    """An FTS5 query for any of a word's forms: prefixes, or whole words (terms.is_whole)."""
+    return " OR ".join('"' + bare(form).replace('"', '""') + '"' + ("" if is_whole(form) else "*") for form in forms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +177,7 @@ def _with_shorthands(matcher: _Matcher, question: str, terms: list[tuple[str, ..
         if not all(key in by_key for key in keys):
             continue
         known = [form for key in keys for form in terms[by_key[key]]]
-        found = [f for f in forms if f in lines and f in names and not any(f.startswith(k) for k in known)]
+        found = [f for f in forms if f in lines and f in names and not any(form_matches(f, k) for k in known)]
         for key in keys:
             terms[by_key[key]] = (*terms[by_key[key]], *found)
     return terms
@@ -233,12 +239,12 @@ def _path_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict
     scores: dict[str, float] = defaultdict(float)
     whole = 0.0
     for term in terms:
-        hits = [path for path, parts in words.items() if any(w.startswith(term) for w in parts)]
+        hits = [path for path, parts in words.items() if any(form_matches(w, f) for w in parts for f in term)]
         idf = _idf(total, len(hits))
         whole += idf
         for path in hits:
             # The file's own name says more than the folders it shares with its neighbours.
-            named = any(w.startswith(term) for w in names[path])
+            named = any(form_matches(w, f) for w in names[path] for f in term)
             scores[path] += idf * (1.0 if named else FOLDER_SHARE)
             evidence[path].path_terms.append(term[0])
     return {path: score / whole for path, score in scores.items()}
@@ -363,6 +369,10 @@ def rank(
         path: text.get(path, 0.0) + SYMBOL_WEIGHT * names.get(path, 0.0) + PATH_WEIGHT * paths.get(path, 0.0)
         for path in set(text) | set(names) | set(paths)
     }
+    examples = EXAMPLE_WEIGHT if not EXAMPLE_WORDS & set((query or "").lower().split()) else 1.0
+    for path in lexical:
+        if examples < 1.0 and EXAMPLE_DIRS.intersection(path.split("/")[:-1]):
+            lexical[path] *= examples
     seeds = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:SEED_FILES])
     graph_rank = _scaled(pagerank(sorted(matcher.files), basis.edges, seeds)) if seeds else {}
     ranked: list[RankedFile] = []

@@ -31,6 +31,35 @@ what when where which while who whom why will with would you your"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Words this short are matched as they are: stemming "is" or "ids" finds too much.
 MIN_STEM = 3
+# Words this short match whole words only: as prefixes, "ca" or "io" would find "call" and "ioctl".
+MIN_PREFIX = 3
+WHOLE = "$"  # a form that ends with it matches the whole word only
+# Names code commonly gives a concept instead of the question's word, by the word's stem. Short ones
+# match whole words only ("cfg$"), lest "conf" find "confirm".
+RELATED: dict[str, tuple[str, ...]] = {
+    "configur": ("config", "cfg$", "conf$", "settings"),
+    "repositori": ("repo$", "repos$"),
+    "directori": ("dir$", "dirs$", "folder"),
+    "environ": ("env$",),
+    "authent": ("auth$",),
+    "author": ("auth$",),
+    "argument": ("arg$", "args$", "argv$"),
+    "paramet": ("param$", "params$"),
+    "messag": ("msg$",),
+    "temporari": ("temp$", "tmp$", "tempfile"),
+    "initi": ("init$",),
+    "execut": ("exec$",),
+    "regular": ("regex", "regexp"),
+    "databas": ("db$",),
+    "certif": ("cert",),
+    "connect": ("conn$",),
+    "librari": ("lib$", "libs$"),
+    "applic": ("app$", "apps$"),
+    "distanc": ("levenshtein", "difflib", "close match", "did you mean"),
+    "mistyp": ("suggest", "did you mean", "close match"),
+    "misspel": ("suggest", "did you mean", "close match"),
+    "typo": ("suggest", "did you mean", "close match"),
+}
 _STEMMER = snowballstemmer.stemmer("english")
 
 
@@ -95,7 +124,22 @@ def word_forms(word: str) -> tuple[str, ...]:
         forms.append(root[:-2] + "v")  # resolution -> resolv
     elif word.endswith(("ption", "ptions")) and root.endswith("pt"):
         forms.append(root[:-2] + "b")  # description -> describ
-    return tuple(forms)
+    return tuple(forms) + RELATED.get(root, ())
+
+
+def is_whole(form: str) -> bool:
+    """Whether a form matches whole words only (it ends in WHOLE, or it is shorter than MIN_PREFIX)."""
+    return form.endswith(WHOLE) or len(form) < MIN_PREFIX
+
+
+def bare(form: str) -> str:
+    """The form's text, without the WHOLE mark."""
+    return form.removesuffix(WHOLE)
+
+
+def form_matches(word: str, form: str) -> bool:
+    """Whether an indexed word matches a question's form: as a prefix, or whole (see is_whole)."""
+    return word == bare(form) if is_whole(form) else word.startswith(form)
 
 
 def query_forms(question: str) -> list[tuple[str, ...]]:

@@ -10,7 +10,15 @@ import pytest
 from codectx.indexer import index_repository
 from codectx.relevance import rank
 from codectx.store import Store
-from codectx.terms import query_forms, query_terms, shorthand_forms, split_identifier, stem, word_forms
+from codectx.terms import (
+    form_matches,
+    query_forms,
+    query_terms,
+    shorthand_forms,
+    split_identifier,
+    stem,
+    word_forms,
+)
 
 
 @pytest.mark.parametrize(
@@ -156,3 +164,28 @@ def test_a_shorthand_the_code_uses_matches_the_words_it_stands_for(
         ranking = rank(store, generation, "searching a file through a memory map")
     assert ranking.files[0].path == "search/mmap.py"
     assert "path matches 'search', 'memori', 'map'" in ranking.files[0].reason  # mmap.py, for both words
+
+
+def test_common_shorter_names_and_short_words_match_whole_words() -> None:
+    forms = word_forms("configuration")
+    assert "config" in forms and any(form_matches("cfg", f) for f in forms)
+    assert not any(form_matches("confirm", f) for f in forms)  # "conf" matches the whole word only
+    assert any(form_matches("levenshtein", f) for f in word_forms("distance"))
+    # Words shorter than three letters are whole words: "ca" is not a prefix of "call".
+    assert form_matches("ca", word_forms("ca")[0]) and not form_matches("call", word_forms("ca")[0])
+
+
+def test_examples_yield_to_the_code_they_use_unless_asked_for(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    body = "def sign_cookie(value, secret):\n    # the cookie is signed with the secret\n    return value + secret\n"
+    repo = make_repo({"lib/cookies.py": body, "examples/cookies/app.py": body + "\n\nsign_cookie('a', 'b')\n"})
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir)
+    with Store.open(store_dir, create=False) as store:
+        generation = store.require_generation("claude").id
+        plain = rank(store, generation, "where is a cookie signed")
+        asked = rank(store, generation, "an example that signs a cookie")
+    assert plain.files[0].path == "lib/cookies.py"
+    scores = {f.path: f.score for f in asked.files}
+    assert scores["examples/cookies/app.py"] >= 0.9 * scores["lib/cookies.py"]
