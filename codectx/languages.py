@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from functools import lru_cache
 
 from pygments.lexers import find_lexer_class_for_filename, get_lexer_for_filename, guess_lexer
+from pygments.lexers._mapping import LEXERS
+from pygments.plugin import find_plugin_lexers
 from pygments.util import ClassNotFound
 
 # Extensions whose language depends on content (C or Objective-C headers, Perl or Prolog, ...).
@@ -25,12 +29,44 @@ def _suffix_key(path: str) -> str:
     return f".{ext.lower()}" if dot and stem else name
 
 
+_SIMPLE_PATTERN = re.compile(r"\*\.[A-Za-z0-9_+-]+")
+_Candidates = tuple[tuple[str, str | None], ...]  # (lexer name, its first alias)
+
+
+@lru_cache(maxsize=1)
+def _filename_patterns() -> tuple[dict[str, _Candidates], list[tuple[re.Pattern[str], str, str | None]]] | None:
+    """pygments' file-name patterns without importing a lexer: `*.ext` ones by suffix, the rest compiled
+    as pygments compiles them. None when lexer plugins are installed (pygments' own lookup sees those)."""
+    if next(iter(find_plugin_lexers()), None) is not None:
+        return None
+    by_suffix: dict[str, list[tuple[str, str | None]]] = {}
+    others: list[tuple[re.Pattern[str], str, str | None]] = []
+    for _module, name, aliases, filenames, _mimetypes in LEXERS.values():
+        alias = aliases[0] if aliases else None
+        for pattern in filenames:
+            if _SIMPLE_PATTERN.fullmatch(pattern):
+                by_suffix.setdefault(pattern[1:], []).append((name, alias))
+            else:
+                others.append((re.compile(fnmatch.translate(pattern)), name, alias))
+    return {suffix: tuple(found) for suffix, found in by_suffix.items()}, others
+
+
 @lru_cache(maxsize=4096)
 def _lexer_alias_by_name(key: str) -> str | None:
+    file_name = key if not key.startswith(".") else f"x{key}"
+    patterns = _filename_patterns()
+    if patterns is not None:
+        by_suffix, others = patterns
+        dot = file_name.rfind(".")
+        found = dict(by_suffix.get(file_name[dot:], ()) if dot > 0 else ())
+        found.update((name, alias) for pattern, name, alias in others if pattern.match(file_name))
+        if len(found) == 1:  # one lexer claims the name: its alias, without importing its module
+            return next(iter(found.values()))
     try:
-        # The class, not an instance: building a lexer compiles all its patterns.
-        found = find_lexer_class_for_filename(key if not key.startswith(".") else f"x{key}")
-        return str(found.aliases[0]) if found is not None else None
+        # Several candidates: pygments ranks them by priority. The class, not an instance: building a
+        # lexer compiles all its patterns.
+        lexer = find_lexer_class_for_filename(file_name)
+        return str(lexer.aliases[0]) if lexer is not None else None
     except (ClassNotFound, IndexError):
         return None
 

@@ -116,3 +116,21 @@ def test_rescan_keeps_ignore_rules_only_while_their_files_are_unchanged(make_rep
     assert kept() == {"a.py", ".gitignore", "pkg/c.py", "pkg/.gitignore"}
     (repo / ".gitignore").unlink()
     assert kept() == {"a.py", "b.py", "pkg/c.py", "pkg/.gitignore"}
+
+
+def test_language_lookup_by_name_agrees_with_pygments(stdlib):
+    from pygments.lexers import find_lexer_class_for_filename
+    from pygments.lexers._mapping import LEXERS
+
+    from codectx.languages import _lexer_alias_by_name, _suffix_key
+
+    def pygments_alias(key: str) -> str | None:
+        found = find_lexer_class_for_filename(key if not key.startswith(".") else f"x{key}")
+        return found.aliases[0] if found is not None and found.aliases else None
+
+    names = {pattern.replace("*", "x") for entry in LEXERS.values() for pattern in entry[3]}
+    names |= {p.name for p in stdlib.rglob("*") if p.is_file()}
+    names |= {"Makefile", "Dockerfile", "CMakeLists.txt", "x.h", "x.tar.gz", "README", ".bashrc", "x.PY"}
+    keys = {_suffix_key(name) for name in names}
+    assert len(keys) > 500
+    assert {key: _lexer_alias_by_name(key) for key in keys} == {key: pygments_alias(key) for key in keys}
