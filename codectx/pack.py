@@ -422,21 +422,20 @@ def files_outline(module: ModuleBasis, keep: Sequence[FileRow]) -> str:
 def _anchor(
     store: Store, basis: PackBasis, module: ModuleBasis, paths: Sequence[str], scores: Mapping[str, float]
 ) -> _Anchor:
-    """`paths` of `module` sent faithfully in their cheaper form (text or pages), and the outline of the others."""
+    """`paths` of `module` sent faithfully in their cheaper form (text or pages). Text is priced by its
+    estimate here (the files' token counts and headers); _settle adds the exact text and the outline."""
     chosen = set(paths)
     files = tuple(f for f in module.files if f.path in chosen)
     rest = tuple(f for f in module.files if f.path not in chosen)
-    outline = files_outline(module, rest) if rest else ""
-    outline_tokens = count_tokens(outline) if outline else 0
     # Within a module, worth follows the query too: a file's lines count by its score against the best file's.
     top = max((scores.get(f.path, 0.0) for f in module.files), default=0.0) or 1.0
     worth = {f.path: max(f.lines, 1) * (scores.get(f.path, 0.0) / top + FILE_FLOOR) for f in module.files}
     share = sum(worth[f.path] for f in files) / sum(worth.values())
     rest_faithfulness = (1 - share) * faithfulness("outline") if rest else 0.0
-    text = module_text(store, files)
+    headers = module.header_tokens if not rest else sum(count_tokens(file_header(f)) for f in files)
     sent = share * faithfulness("text")
     best = _Anchor(
-        files, "text", text, count_tokens(text), (), 0, None, rest, outline, outline_tokens, sent,
+        files, "text", "", sum(f.text_tokens for f in files) + headers, (), 0, None, rest, "", 0, sent,
         sent + rest_faithfulness,
     )  # fmt: skip
     if module.row.pages:
@@ -457,12 +456,29 @@ def _anchor(
             part, glossary = module, capped_glossary(basis, module, page_tokens)
         sent = share * faithfulness("pages") * _glossary_conveys(part, glossary)
         paged = _Anchor(
-            files, "pages", "", 0, rows, page_tokens, glossary, rest, outline, outline_tokens, sent,
-            sent + rest_faithfulness,
+            files, "pages", "", 0, rows, page_tokens, glossary, rest, "", 0, sent, sent + rest_faithfulness
         )  # fmt: skip
         if paged.tokens < best.tokens:
             best = paged
     return best
+
+
+def _settle(store: Store, basis: PackBasis, module: ModuleBasis, anchor: _Anchor) -> _Anchor:
+    """The chosen anchor with its exact text and token count, and the outline of the module's other files."""
+    if anchor.representation == "text":
+        if anchor.rest:
+            text = module_text(store, anchor.files)
+            exact = count_tokens(text)
+        else:
+            if module.row.name not in basis.texts:
+                whole = module_text(store, module.files)
+                basis.texts[module.row.name] = (whole, count_tokens(whole))
+            text, exact = basis.texts[module.row.name]
+        anchor = replace(anchor, text=text, text_tokens=exact)
+    if anchor.rest:
+        outline = files_outline(module, anchor.rest)
+        anchor = replace(anchor, outline=outline, outline_tokens=count_tokens(outline) if outline else 0)
+    return anchor
 
 
 def _anchors(store: Store, basis: PackBasis, ranking: Ranking, budget: int) -> dict[str, _Anchor]:
@@ -486,9 +502,11 @@ def _anchors(store: Store, basis: PackBasis, ranking: Ranking, budget: int) -> d
                 entire = _anchor(store, basis, module, whole, scores)
                 anchor = entire if entire.tokens <= anchor.tokens else anchor
             if anchor.tokens <= room:
-                anchors[name] = anchor
-                room -= anchor.tokens
-                break
+                anchor = _settle(store, basis, module, anchor)
+                if anchor.tokens <= room:  # an exact text may count a few tokens more than its estimate
+                    anchors[name] = anchor
+                    room -= anchor.tokens
+                    break
     return anchors
 
 

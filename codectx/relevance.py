@@ -239,12 +239,14 @@ def _path_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict
     scores: dict[str, float] = defaultdict(float)
     whole = 0.0
     for term in terms:
-        hits = [path for path, parts in words.items() if any(form_matches(w, f) for w in parts for f in term)]
+        prefixes = tuple(f for f in term if not is_whole(f))
+        wholes = {bare(f) for f in term if is_whole(f)}
+        hits = [path for path, parts in words.items() if any(w.startswith(prefixes) or w in wholes for w in parts)]
         idf = _idf(total, len(hits))
         whole += idf
         for path in hits:
             # The file's own name says more than the folders it shares with its neighbours.
-            named = any(form_matches(w, f) for w in names[path] for f in term)
+            named = any(w.startswith(prefixes) or w in wholes for w in names[path])
             scores[path] += idf * (1.0 if named else FOLDER_SHARE)
             evidence[path].path_terms.append(term[0])
     return {path: score / whole for path, score in scores.items()}
