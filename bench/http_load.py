@@ -158,6 +158,31 @@ async def client(url: str, seed: int, work: list[Workload], deadline: float, sto
         tally.errors.append(f"client {seed} session: {type(error).__name__}: {error}")
 
 
+def process_tree_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of `pid` ("serve") and of each of its child processes, by name and pid."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+
+    def visit(process: int, name: str) -> None:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+            children = [int(c) for task in Path(f"/proc/{process}/task").iterdir()
+                        for c in (task / "children").read_text().split()]  # fmt: skip
+        except OSError:
+            return
+        found[name] = (int(fields[11]) + int(fields[12])) / ticks
+        for child in children:
+            visit(child, f"serve child {child}")
+
+    visit(pid, "serve")
+    return found
+
+
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
@@ -205,6 +230,7 @@ def main() -> int:
         wait_for_port(port, server)
         url = f"http://127.0.0.1:{port}/mcp"
         load_before = os.getloadavg()[0]
+        cpu_before = process_tree_cpu(server.pid), own_cpu()
         writer.start()
         with Store.open(store_dir, create=False) as store:
             deadline = time.monotonic() + args.seconds
@@ -212,6 +238,10 @@ def main() -> int:
             asyncio.run(_all(url, args.clients, work, deadline, store, tally))
             elapsed = time.perf_counter() - began
             published = store.require_generation(TARGET).id - first
+            cpu = {
+                name: seconds - cpu_before[0].get(name, 0.0) for name, seconds in process_tree_cpu(server.pid).items()
+            }
+            cpu["bench clients (this process)"] = own_cpu() - cpu_before[1]
     finally:
         stop.set()
         writer.join(timeout=30)
@@ -239,6 +269,7 @@ def main() -> int:
     }  # fmt: skip
     for name, value in figures.items():
         print(f"{name:<44}{value:>16}")
+    print("CPU seconds in the run: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     for name, found in failures.items():
         for line in found[:5]:
             print(f"FAIL {name}: {line}")
@@ -251,7 +282,7 @@ def main() -> int:
         "requests": requests, "requests_per_s": requests / elapsed, "p50_ms": percentile(calls, 0.5),
         "p95_ms": percentile(calls, 0.95), "generations_published": published,
         "generations_per_minute": published * 60 / elapsed, "load_average_before": load_before,
-        "load_average_after": os.getloadavg()[0],
+        "load_average_after": os.getloadavg()[0], "cpu_seconds": cpu,
         "by_tool": {label: {"calls": len(series), "p50_ms": percentile(series, 0.5), "p95_ms": percentile(series, 0.95)}
                     for label, series in sorted(tally.timings.items())},
         **{name: len(found) for name, found in failures.items()}, "failed": failed,

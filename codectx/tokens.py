@@ -33,8 +33,14 @@ def _encoding() -> Any:
 
 
 def count_tokens(text: str) -> int:
-    """cl100k_base token count of `text` (special-token markers are counted as plain text)."""
-    return len(_encoding().encode(text, disallowed_special=()))
+    """cl100k_base token count of `text` (special-token markers are counted as plain text); remembered as
+    count_tokens_batch remembers."""
+    known = _memo.lookup([text])[0]
+    if known is not None:
+        return known
+    count = len(_encoding().encode_ordinary(text))
+    _memo.keep([text], [count])
+    return count
 
 
 class _Memo:
