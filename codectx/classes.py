@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 CLASSES = ("source", "test", "docs", "config", "data", "licence", "keys")
@@ -100,6 +101,11 @@ def _suffix(name: str) -> str:
 
 def classify(path: str, text: str = "") -> str:
     """The class of the file at `path` (relative, forward slashes); `text` is its content, when known."""
+    return _classify(path, text[:600])  # only the head of a text counts: remembered by it, not by a whole file
+
+
+@lru_cache(maxsize=1 << 16)
+def _classify(path: str, text: str) -> str:
     parts = path.lower().split("/")
     name, dirs = parts[-1], parts[:-1]
     suffix = _suffix(name)
@@ -112,7 +118,7 @@ def classify(path: str, text: str = "") -> str:
         return "data"
     if "data" in dirs and (suffix in _PROSE_SUFFIXES or suffix in _CONFIG_SUFFIXES):
         return "data"  # tables, texts and records kept as data, not code that lives in a data folder
-    if text and _GENERATED.search(text[:600]):
+    if text and _GENERATED.search(text):
         return "data"
     if dirs and dirs[0] in (".github", ".gitlab", ".circleci", ".devcontainer", ".cargo"):
         return "config"
