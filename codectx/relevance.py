@@ -241,15 +241,28 @@ def _path_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict
     for term in terms:
         prefixes = tuple(f for f in term if not is_whole(f))
         wholes = {bare(f) for f in term if is_whole(f)}
-        hits = [path for path, parts in words.items() if any(w.startswith(prefixes) or w in wholes for w in parts)]
+        phrase = term[0].split(" ") if " " in term[0] else None
+        hits = [path for path, parts in words.items() if _path_holds(parts, prefixes, wholes, phrase)]
         idf = _idf(total, len(hits))
         whole += idf
         for path in hits:
             # The file's own name says more than the folders it shares with its neighbours.
-            named = any(w.startswith(prefixes) or w in wholes for w in names[path])
+            named = _path_holds(names[path], prefixes, wholes, phrase)
             scores[path] += idf * (1.0 if named else FOLDER_SHARE)
             evidence[path].path_terms.append(term[0])
     return {path: score / whole for path, score in scores.items()}
+
+
+def _path_holds(parts: list[str], prefixes: tuple[str, ...], wholes: set[str], phrase: list[str] | None) -> bool:
+    """Whether a path's words match a term: a word of the term's forms, or for a phrase (`res.send`,
+    `get_current_context`) its words in a row, the last as a prefix (test/res.send.js)."""
+    if phrase is None:
+        return any(w.startswith(prefixes) or w in wholes for w in parts)
+    size = len(phrase)
+    return any(
+        parts[i : i + size - 1] == phrase[:-1] and parts[i + size - 1].startswith(phrase[-1])
+        for i in range(len(parts) - size + 1)
+    )
 
 
 def _name_words(path: str) -> list[str]:

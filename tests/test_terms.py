@@ -189,3 +189,16 @@ def test_examples_yield_to_the_code_they_use_unless_asked_for(
     assert plain.files[0].path == "lib/cookies.py"
     scores = {f.path: f.score for f in asked.files}
     assert scores["examples/cookies/app.py"] >= 0.9 * scores["lib/cookies.py"]
+
+
+def test_a_file_named_after_an_identifier_in_the_question_matches_it(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    body = "test('sends', () => {\n  res.send(Buffer.from('hello'))\n  res.json({})\n})\n"
+    repo = make_repo({"test/res.send.js": body, "test/res.json.js": body * 2, "test/app.send.js": body * 2})
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir)
+    with Store.open(store_dir, create=False) as store:
+        ranking = rank(store, store.require_generation("claude").id, "which tests cover res.send with a buffer")
+    assert ranking.files[0].path == "test/res.send.js"
+    assert "'res send'" in ranking.files[0].reason
