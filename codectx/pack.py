@@ -447,20 +447,31 @@ def _anchor(
             if any(order[p.first_path] <= n <= order[p.last_path] for n in wanted)
         )
         page_tokens = sum(p.vision_tokens for p in rows)
-        if rest:
-            entries = tuple(e for e in module.glossary_entries if e[0] in chosen)
+        # Other files these pages show whole are sent too: no outline for them.
+        shown = chosen | {f.path for f in rest if _shows_whole(rows, module.files, f)}
+        paged_rest = tuple(f for f in rest if f.path not in shown)
+        paged_share = sum(worth[path] for path in shown) / sum(worth.values())
+        if paged_rest:
+            entries = tuple(e for e in module.glossary_entries if e[0] in shown)
             listed = glossary_text(module.row.name, entries) if entries else ""
             part = replace(module, glossary=listed, glossary_tokens=count_tokens(listed), glossary_entries=entries)
             glossary = capped_glossary(basis, part, page_tokens, cache=False)
         else:
             part, glossary = module, capped_glossary(basis, module, page_tokens)
-        sent = share * faithfulness("pages") * _glossary_conveys(part, glossary)
+        sent = paged_share * faithfulness("pages") * _glossary_conveys(part, glossary)
+        outlined = (1 - paged_share) * faithfulness("outline") if paged_rest else 0.0
         paged = _Anchor(
-            files, "pages", "", 0, rows, page_tokens, glossary, rest, "", 0, sent, sent + rest_faithfulness
+            files, "pages", "", 0, rows, page_tokens, glossary, paged_rest, "", 0, sent, sent + outlined
         )  # fmt: skip
         if paged.tokens < best.tokens:
             best = paged
     return best
+
+
+def _shows_whole(rows: Sequence[PageRow], files: Sequence[FileRow], file: FileRow) -> bool:
+    """Whether the pages show `file` from its first line to its last (a blank line may fall between pages)."""
+    spans = [r for p in rows for r in spanned_ranges(p, files) if r.path == file.path]
+    return bool(spans) and min(r.start_line for r in spans) <= 1 and max(r.end_line for r in spans) >= file.lines
 
 
 def _settle(store: Store, basis: PackBasis, module: ModuleBasis, anchor: _Anchor) -> _Anchor:
