@@ -7,7 +7,8 @@ function doing each job sees it (a few thousand calls in all: the wrappers cost 
 unlike a tracing profiler, which inflates code made of many small calls). A stage that calls another
 stage's function is shown without it. The PNG row is not part of the index: pages are drawn when
 first requested, so it is timed afterwards by drawing every page once. A real index spreads the scan
-and the rendering over all cores (bench/vs_repomix.py times that). Medians over --runs.
+and the rendering over all cores (bench/vs_repomix.py times that). Each run is a fresh process (a
+cold index pays for loading the tokenizer and the grammars too); the table shows medians over --runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import argparse
 import functools
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -121,10 +124,17 @@ def main() -> None:
     parser.add_argument("--target", default="claude")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child: print one run as JSON
     args = parser.parse_args()
     if not args.tree.is_dir():
         raise SystemExit(f"{args.tree} is not a folder (bench/stdlib_sample.py builds the default one)")
-    runs = [one_run(args.tree.resolve(), args.target) for _ in range(args.runs)]
+    if args.one_run:
+        print(json.dumps(one_run(args.tree.resolve(), args.target)))
+        return
+    child = [sys.executable, __file__, str(args.tree), "--target", args.target, "--one-run"]
+    runs = [
+        json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout) for _ in range(args.runs)
+    ]
     stages = {name: statistics.median(r[0][name] for r in runs) for name in ORDER}
     total = statistics.median(r[1] for r in runs)
     drawing = statistics.median(r[5] for r in runs)
