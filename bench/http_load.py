@@ -196,7 +196,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP sessions (default 8)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP sessions (default 8; 0: none)")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients call (default 60)")
     parser.add_argument("--packages", nargs="+", default=list(PACKAGES), help="sample packages to serve")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between writes (default 0.25)")
@@ -296,6 +296,7 @@ def main() -> int:
 
 async def _all(url: str, clients: int, work: list[Workload], deadline: float, store: Store, tally: Tally) -> None:
     await asyncio.gather(*(client(url, seed, work, deadline, store, tally) for seed in range(clients)))
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))  # --clients 0: the writer alone, for as long
 
 
 if __name__ == "__main__":
