@@ -191,3 +191,16 @@ def test_follower_prepares_a_generation_once_it_settles() -> None:
     finally:
         follower.stop()
     assert prepared == [1, 7], prepared
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(["--http", "--workers", "0"], "--workers must be at least 1"), (["--workers", "2"], "--workers needs --http")],
+)
+def test_workers_option_mistakes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    from codectx.cli import main
+
+    assert main(["serve", str(tmp_path), *options]) == 2
+    assert message in capsys.readouterr().err
