@@ -25,6 +25,7 @@ SKIPPED = {
     "codectx encode ": "needs the DeepSeek-OCR-2 weights (several GB, downloaded once online)",
     "codectx decode ": "needs the DeepSeek-OCR-2 weights (several GB, downloaded once online)",
     "--engine deepseek-ocr2": "needs the DeepSeek-OCR-2 weights (several GB, downloaded once online)",
+    "--since ": "reads git history, which the sample repository below has none of (tests/test_history.py runs it)",
 }
 # What the examples' placeholders become: the small repository below, and folders of this test.
 REPOSITORY_WORDS = ("/path/to/repo", "path/to/repo", "${workspaceFolder}")
