@@ -203,6 +203,8 @@ def resolve_revision(root: Path, since: str) -> str:
     """The commit `since` names in the repository holding `root`; HistoryError (what to do) when it names none."""
     if not since.strip():
         raise HistoryError("since is empty: pass a git revision, e.g. HEAD~1, a branch, a tag or a commit id")
+    if len(since) > 1000 or any(ord(c) < 32 or ord(c) == 127 for c in since):
+        raise HistoryError(f"{since[:40]!r} is not a git revision: pass one like HEAD~1, a branch, a tag or a commit")
     try:
         _git(root, "rev-parse", "--is-inside-work-tree")
     except GitMissing:

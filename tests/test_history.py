@@ -269,12 +269,15 @@ def test_errors_say_what_to_do_in_cli_and_mcp(
         (repo, "no-such-branch", "unknown revision 'no-such-branch': pass a commit, branch or tag"),
         (repo, "HEAD~5", "unknown revision 'HEAD~5'"),
         (plain, "HEAD", "is not in a git work tree: since needs git history; leave it out, or run `git init`"),
+        (repo, "--output=/tmp/x", "unknown revision '--output=/tmp/x'"),  # never taken for an option
     ]
+    with pytest.raises(ToolFailure, match="is not a git revision"):
+        load(repo, since="HEAD\x00")
     for root, since, message in cases:
-        assert main(["pack", str(root), "-b", "5000", "--since", since]) == 2
+        assert main(["pack", str(root), "-b", "5000", f"--since={since}"]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"codectx: error: --since {since}: ") and message in err and err.count("\n") == 1
-        assert main(["query", str(root), "anything", "--since", since]) == 2
+        assert main(["query", str(root), "anything", f"--since={since}"]) == 2
         assert message in capsys.readouterr().err
         with pytest.raises(ToolFailure, match="since="):
             load(root, since=since)
