@@ -19,7 +19,7 @@ from pathlib import Path
 from mcp_types import ContentBlock
 
 from codectx.classes import WeightsError, load_weights
-from codectx.history import HistoryError, changes_since, read_history, recency_scores
+from codectx.history import Changes, HistoryError, changes_since, read_history, recency_scores
 from codectx.mcp_server.output import CappedContent, ranges_label, thousands
 from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot, ToolFailure
 from codectx.pack import Pack, PackBasis, PackItem, build_pack, pack_basis
@@ -39,11 +39,12 @@ class PackRequest:
     query: str | None
     since: str | None = None  # a git revision: the hunks changed since it go first, as exact text
 
-    def seal(self, snap: Snapshot) -> str:
-        """Ties a cursor to this call's arguments and to the exact generation it started on."""
+    def seal(self, snap: Snapshot, git: str = "") -> str:
+        """Ties a cursor to this call's arguments, to the exact generation it started on and to the git state
+        (recency and changes, see _GitState) its pack was made with."""
         identity = [self.budget, self.target, self.query, snap.id, snap.generation.created]
-        if self.since is not None:
-            identity.append(self.since)
+        if self.since is not None or git:
+            identity += [self.since, git]
         return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:10]
 
     def call(self, cursor: str) -> str:
@@ -59,8 +60,8 @@ class Cursor:
     offset: int  # pages (page items) or lines (text items) of `item` already sent
     seal: str = ""
 
-    def encode(self, request: PackRequest, snap: Snapshot) -> str:
-        return f"{self.generation}.{self.item}.{self.offset}.{request.seal(snap)}"
+    def encode(self, request: PackRequest, snap: Snapshot, git: str = "") -> str:
+        return f"{self.generation}.{self.item}.{self.offset}.{request.seal(snap, git)}"
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
@@ -69,13 +70,36 @@ class Cursor:
             raise ToolFailure("bad cursor: pass it exactly as a previous load_context result gave it, or omit it")
         return cls(int(match.group(1)), int(match.group(2)), int(match.group(3)), match.group(4))
 
-    def check(self, request: PackRequest, snap: Snapshot) -> None:
-        if self.seal != request.seal(snap):
+    def check(self, request: PackRequest, snap: Snapshot, git: str = "") -> None:
+        if self.seal != request.seal(snap, git):
             raise ToolFailure(
                 "this cursor belongs to a load_context call with another budget, target or query, or since revision "
-                "(or to an index deleted and built anew since): repeat that call's arguments with it, or omit it to "
-                "start over"
+                "(or to an index deleted and built anew since, or to a git state changed since by a commit or an "
+                "edit): repeat that call's arguments with it, or omit it to start over"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _GitState:
+    """What git adds to a pack: each file's recency and, with since, the changes; `digest` names them ("" for none)."""
+
+    recency: dict[str, float]
+    changes: Changes | None
+    digest: str
+
+    @classmethod
+    def read(cls, root: Path, since: str | None) -> _GitState:
+        recency = recency_scores(read_history(root))
+        changes = None
+        if since is not None:
+            try:
+                changes = changes_since(root, since)
+            except HistoryError as error:
+                raise ToolFailure(f"since={since!r}: {error}") from None
+        if not recency and changes is None:
+            return cls(recency, None, "")
+        digest = hashlib.sha256(repr((sorted(recency.items()), changes)).encode()).hexdigest()[:16]
+        return cls(recency, changes, digest)
 
 
 class ContextPacker:
@@ -84,6 +108,7 @@ class ContextPacker:
     def __init__(self, reader: IndexReader, max_tokens: int) -> None:
         self.reader = reader
         self.max_tokens = max_tokens
+        # (generation, request, weights, git digest) -> pack: git moves without the index, so its state is in the key.
         self._cache: OrderedDict[tuple[tuple[int, float], PackRequest, tuple[tuple[str, float], ...], str], Pack] = (
             OrderedDict()
         )
@@ -100,28 +125,41 @@ class ContextPacker:
             raise ToolFailure("budget must be a positive number of tokens, e.g. 128000")
         start = Cursor.decode(cursor) if cursor else None
         with self.reader.pinned(request.target, start.generation if start else None) as snap:
-            if start is not None:
-                start.check(request, snap)
-            pack = self._pack(snap, request)
+            try:
+                weights = tuple(sorted(load_weights(snap.root).items()))
+            except WeightsError as error:
+                raise ToolFailure(str(error)) from None
+            git = _GitState.read(snap.root, request.since)
+            digest = git.digest
+            pack = None
+            if start is not None and start.seal != request.seal(snap, digest):
+                # A commit or an edit since the first part: later parts still come from the pack it began.
+                found = self._sealed(snap, request, weights, start.seal)
+                if found is None:
+                    start.check(request, snap, digest)
+                else:
+                    pack, digest = found
+            if pack is None:
+                pack = self._pack(snap, request, weights, git)
             if start is not None and not _points_into(pack, start):
                 raise ToolFailure("bad cursor: it points past the end of this pack; omit it to start over")
-            return self._render(pack, request, snap, start or Cursor(snap.id, 0, 0))
+            return self._render(pack, request, snap, start or Cursor(snap.id, 0, 0), digest)
 
-    def _pack(self, snap: Snapshot, request: PackRequest) -> Pack:
-        try:
-            weights = load_weights(snap.root)
-        except WeightsError as error:
-            raise ToolFailure(str(error)) from None
-        # Recency and changes come from git, which moves without the index: they are part of the key.
-        recency = recency_scores(read_history(snap.root))
-        changes = None
-        if request.since is not None:
-            try:
-                changes = changes_since(snap.root, request.since)
-            except HistoryError as error:
-                raise ToolFailure(f"since={request.since!r}: {error}") from None
-        git_state = hashlib.sha256(repr((sorted(recency.items()), changes)).encode()).hexdigest()
-        key = (snap.key, request, tuple(sorted(weights.items())), git_state)
+    def _sealed(
+        self, snap: Snapshot, request: PackRequest, weights: tuple[tuple[str, float], ...], seal: str
+    ) -> tuple[Pack, str] | None:
+        """A kept pack of this generation, request and weights whose cursor seal is `seal`, with its git digest."""
+        with self._lock:
+            for (key, asked, kept_weights, digest), pack in self._cache.items():
+                if (key, asked, kept_weights) == (snap.key, request, weights) and request.seal(snap, digest) == seal:
+                    return pack, digest
+        return None
+
+    def _pack(
+        self, snap: Snapshot, request: PackRequest, weights: tuple[tuple[str, float], ...], git: _GitState
+    ) -> Pack:
+        key = (snap.key, request, weights, git.digest)
+        recency, changes = git.recency, git.changes
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
@@ -130,12 +168,12 @@ class ContextPacker:
         if changes is None:
             pack = build_pack(
                 snap.store, request.target, request.budget, request.query, generation=snap.id,
-                basis=self._bases.of(snap), weights=weights, recency=recency,
+                basis=self._bases.of(snap), weights=dict(weights), recency=recency,
             )  # fmt: skip
         else:
             pack = pack_changes(
                 snap.store, snap.root, request.target, request.budget, changes, snap.id, query=request.query,
-                basis=self._bases.of(snap), weights=weights, recency=recency,
+                basis=self._bases.of(snap), weights=dict(weights), recency=recency,
             )  # fmt: skip
         with self._lock:
             self._cache[key] = pack
@@ -143,7 +181,9 @@ class ContextPacker:
                 self._cache.popitem(last=False)
         return pack
 
-    def _render(self, pack: Pack, request: PackRequest, snap: Snapshot, start: Cursor) -> list[ContentBlock]:
+    def _render(
+        self, pack: Pack, request: PackRequest, snap: Snapshot, start: Cursor, git: str = ""
+    ) -> list[ContentBlock]:
         out = CappedContent(self.max_tokens)
         numbers = _item_numbers(pack)
         out.add_text(self._summary(pack, request, start, numbers, snap), force=True)
@@ -169,7 +209,7 @@ class ContextPacker:
             out.add_text(
                 f"Size cap reached ({thousands(self.max_tokens)} tokens per result): the pack continues at item "
                 f"{numbers[stop.item]} of {len(numbers)}. "
-                f"Call {request.call(stop.encode(request, snap))} for the rest.",
+                f"Call {request.call(stop.encode(request, snap, git))} for the rest.",
                 force=True,
             )
         return out.blocks

@@ -395,3 +395,19 @@ def test_parse_patch_reads_ranges_and_quoted_paths() -> None:
     hunks = changes[0].hunks
     assert [(h.start, h.end, h.removed) for h in hunks] == [(3, 3, 1), (10, 9, 2), (19, 21, 0)]
     assert [(h.start, h.end, h.removed) for h in changes[1].hunks] == [(1, 0, 4)]
+
+
+def test_later_parts_come_from_the_pack_the_first_part_began_even_after_an_edit(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "repo", {f"pkg{i}/mod.py": functions(f"f{i}", 40) for i in range(4)})
+    write(repo, {"pkg0/mod.py": functions("f0", 41)})
+    commit(repo, "grow", START + DAY)
+    index_repository(repo, workers=1)
+    serving = packer(repo, max_tokens=2000)
+    request = PackRequest(20000, "claude", None, "HEAD~1")
+    first = "\n".join(getattr(b, "text", "") for b in serving.load_context(request, None))
+    cursor = first.rsplit("cursor='", 1)[1].split("'")[0]
+    (repo / "pkg3" / "late.py").write_text("LATE = 1\n")  # git's view changes between the parts
+    second = "\n".join(getattr(b, "text", "") for b in serving.load_context(request, cursor))
+    assert "Continued from item" in second and "late.py" not in second
+    with pytest.raises(ToolFailure, match="git state changed since by a commit or an edit"):
+        packer(repo, max_tokens=2000).load_context(request, cursor)  # a server that no longer keeps that pack
