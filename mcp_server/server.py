@@ -56,7 +56,8 @@ log = logging.getLogger("codectx.mcp")
 
 INSTRUCTIONS = (
     "codectx serves this repository as dense page images of its source plus exact text. Start with "
-    "repo_overview, then load_context(budget) to load the whole repository within a token budget, or "
+    "repo_overview, then load_context(budget) to load the whole repository within a token budget (with "
+    "since='HEAD~1' or another git revision, what changed since it comes first as exact text), or "
     "get_pages(module) for one module. Pages are lossy pictures: before quoting or editing code, fetch the "
     "exact lines with read_source(path, start_line, end_line). search and find_symbol return path:line hits."
 )
