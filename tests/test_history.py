@@ -377,6 +377,12 @@ def test_query_json_lists_recent_first_and_changed_files(tmp_path: Path, capsys:
     files = [f["path"] for f in data["files"]]
     assert files.index("beta.py") < files.index("alpha.py")
     assert data["changed"] == [{"path": "beta.py", "status": "modified", "lines": [[7, 8]], "removed": 0}]
+    out = tmp_path / "pack"
+    assert main(["pack", str(repo), "-b", "5000", "--since", "HEAD~1", "--json", "--out", str(out)]) == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert items[0]["representation"] == "changes" and items[0]["module"] == "changes since HEAD~1"
+    assert items[0]["ranges"] == [{"path": "beta.py", "start_line": 7, "end_line": 8}]
+    assert "7\t\n8\t# touched\n" in (out / "text" / "000-changes_since_HEAD_1.changes.txt").read_text()
 
 
 # --- git's output ----------------------------------------------------------------------------------
