@@ -7,7 +7,8 @@ readers never wait for the writer) and follows new generations with a `Generatio
 builds the newest generation's overview and pack basis in the background once it has stayed current
 for a moment (a stream of edits builds only what requests ask for).
 
-Several HTTP workers are uvicorn worker processes sharing one listening socket. MCP streamable HTTP
+Several HTTP workers are uvicorn server processes, each with its own listening socket on the same port
+(SO_REUSEPORT), so the kernel spreads connections over them. MCP streamable HTTP
 runs stateless with JSON responses there: no request depends on which worker answered the one
 before, and each answer comes from the one generation current when its request started. A client
 therefore never sees an older generation after a newer one: a request that starts after an answer
@@ -22,6 +23,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -36,6 +38,7 @@ CONFIG_ENV = "CODECTX_SERVE_CONFIG"  # how `codectx serve --http` hands its sett
 FOLLOW_INTERVAL = 0.1  # seconds between looks at the store's current generation
 WARM_DELAY = 0.3  # a generation current this long gets its overview and pack basis built ahead of requests
 MAX_DEFAULT_WORKERS = 8
+STARTUP_SECONDS = 10.0  # a worker that ends sooner failed to start: no point in starting another
 
 
 def default_workers() -> int:
@@ -181,6 +184,68 @@ def end_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch_parent, name="codectx-parent", daemon=True).start()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port with SO_REUSEPORT: every worker binds its own, and the kernel spreads
+    new connections over them (one shared socket hands a burst of connections to whichever worker wakes first,
+    and a client keeps its connection, so one worker would serve them all)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _http_worker(host: str, port: int, app: str) -> None:
+    """One HTTP worker process: a uvicorn server of `app` (an app factory's import string) on its own socket."""
+    import uvicorn
+
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(app, factory=True, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def run_http_workers(host: str, port: int, workers: int, app: str) -> None:
+    """Run `workers` uvicorn worker processes of `app` on host:port until SIGINT or SIGTERM; a worker that ends
+    is replaced, unless it ends during start-up (then all stop, with the error)."""
+    try:  # bound, never listening: the port is ours, and a port already taken fails here, once
+        reserved = listening_socket(host, port)
+    except OSError as error:
+        log.error("cannot listen on %s port %d: %s", host, port, error.strerror or error)
+        raise SystemExit(1) from None
+    context = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+
+    def start() -> tuple[multiprocessing.process.BaseProcess, float]:
+        process = context.Process(target=_http_worker, args=(host, port, app), name="codectx-http")
+        process.start()
+        return process, time.monotonic()
+
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+    running = [start() for _ in range(workers)]
+    reserved.close()
+    try:
+        while not stop.is_set():
+            wait([process.sentinel for process, _ in running], timeout=0.5)
+            for index, (process, started) in enumerate(running):
+                if process.is_alive() or stop.is_set():
+                    continue
+                if time.monotonic() - started < STARTUP_SECONDS:
+                    raise RuntimeError(f"an HTTP worker failed to start (exit status {process.exitcode})")
+                log.warning("HTTP worker %d ended (exit status %s); starting another", process.pid, process.exitcode)
+                running[index] = start()
+    finally:
+        for process, _ in running:
+            process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process, _ in running:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def http_config_env(root: Path, store_dir: Path | None, target: str, max_tokens: int, host: str) -> str:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -35,6 +36,7 @@ from codectx.mcp_server.processes import (
     end_with_parent,
     http_config_env,
     http_settings,
+    run_http_workers,
 )
 from codectx.mcp_server.reader import ToolFailure
 from codectx.mcp_server.tools import (
@@ -337,7 +339,11 @@ def serve(
 
 
 def serve_http(config: ServerConfig, host: str, port: int, workers: int) -> None:
-    """Streamable HTTP at http://host:port/mcp from `workers` uvicorn worker processes (this one alone for 1)."""
+    """Streamable HTTP at http://host:port/mcp from `workers` uvicorn worker processes (this one alone for 1).
+
+    Each worker listens on a socket of its own (SO_REUSEPORT, see run_http_workers); where the system lacks
+    SO_REUSEPORT, uvicorn's own workers share one socket.
+    """
     import uvicorn
 
     if host not in LOOPBACK_HOSTS:
@@ -345,10 +351,12 @@ def serve_http(config: ServerConfig, host: str, port: int, workers: int) -> None
     processes = plural(workers, "worker process", "worker processes")
     log.info("streamable HTTP on http://%s:%d/mcp (%s)", host, port, processes)
     os.environ[CONFIG_ENV] = http_config_env(config.root, config.store_dir, config.target, config.max_tokens, host)
-    uvicorn.run(
-        f"{__name__}:http_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
-        timeout_graceful_shutdown=5,
-    )  # fmt: skip
+    app = f"{__name__}:http_app"
+    if workers > 1 and hasattr(socket, "SO_REUSEPORT"):
+        run_http_workers(host, port, workers, app)
+    else:
+        uvicorn.run(app, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    timeout_graceful_shutdown=5)  # fmt: skip
 
 
 def http_app() -> Starlette:
