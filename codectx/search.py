@@ -92,6 +92,10 @@ class _TextCache:
                 self._texts.move_to_end(key)
             return text
 
+    @property
+    def chars(self) -> int:
+        return self._chars
+
     def put(self, key: tuple[Path, str, MaskKey], text: str) -> None:
         with self._lock:
             if key in self._texts or len(text) > self.limit:
@@ -129,6 +133,28 @@ def _mask_keys(store: Store, generation: int) -> dict[str, MaskKey]:
             while len(_mask_cache) > MASKED_CACHE_SIZE:
                 _mask_cache.popitem(last=False)
     return cached
+
+
+def prime_texts(store: Store, generation: int) -> int:
+    """Load the generation's file texts into the shared text cache, as far as it holds them, so that the
+    first search after a server starts reads no text from the store. Returns the texts loaded."""
+    masks = _mask_keys(store, generation)
+    keys = {(store.directory, f.sha256, masks.get(f.path, ())) for f in store.files(generation)}
+    missing = sorted(key for key in keys if _texts.get(key) is None)
+    room = _texts.limit - _texts.chars
+    loaded = 0
+    for start in range(0, len(missing), 500):  # a few hundred texts at a time, never a whole repository at once
+        chunk = missing[start : start + 500]
+        stored = store.source_texts(key[1] for key in chunk)
+        for key in chunk:
+            text = stored.get(key[1])
+            if text is not None and len(text) <= room:
+                _texts.put(key, text)
+                room -= len(text)
+                loaded += 1
+        if room <= 0:
+            break
+    return loaded
 
 
 class _Lines:

@@ -47,6 +47,7 @@ from codectx.mcp_server.tools import (
     ServeOptions,
 )
 from codectx.model.targets import DEFAULT_TARGET
+from codectx.search import prime_texts
 from codectx.store import StoreError, default_store_dir
 from codectx.tokens import count_tokens
 from codectx.wording import plural
@@ -174,6 +175,7 @@ def warm_up(tools: CodectxTools, packer: ContextPacker) -> None:
         with tools.reader.pinned(tools.options.target) as snap:
             tools.outlines.of(snap)
             packer.prepare(snap)
+            prime_texts(snap.store, snap.id)
     except ToolFailure as failure:  # no index yet: nothing to prepare
         log.info("nothing prepared: %s", failure)
 

@@ -13,7 +13,7 @@ from codectx.cli import main
 from codectx.graph import ImportResolver, module_edges, pagerank, reference_edges
 from codectx.indexer import index_repository
 from codectx.relevance import rank
-from codectx.search import SearchError, narrowing_query, search
+from codectx.search import SearchError, narrowing_query, prime_texts, search
 from codectx.store import EdgeRow, Store
 
 
@@ -230,3 +230,24 @@ def test_cli_query_and_search(indexed: tuple[Path, Path], capsys: pytest.Capture
 def test_cli_without_index_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", str(tmp_path), "anything"]) == 2
     assert "run `codectx index" in capsys.readouterr().err
+
+
+def test_search_after_an_edit_reads_the_new_text_not_a_kept_one(tmp_path: Path) -> None:
+    """Texts are kept between searches by content: the same path with new content is searched as it is now."""
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "a.py").write_text("OLD_MARKER = 1\n")
+    (root / "pkg" / "b.py").write_text("def beta():\n    return 2\n")
+    index_repository(root, workers=1)
+    store, generation = open_current(root / ".codectx")
+    with store:
+        assert prime_texts(store, generation) == 2 and prime_texts(store, generation) == 0
+        assert [(h.path, h.line) for h in search(store, generation, "MARKER")] == [("pkg/a.py", 1)]
+    (root / "pkg" / "a.py").write_text("x = 0\nNEW_MARKER = 1\n")
+    index_repository(root, workers=1)
+    store, generation = open_current(root / ".codectx")
+    with store:
+        assert [(h.path, h.line, h.text) for h in search(store, generation, "MARKER")] == [
+            ("pkg/a.py", 2, "NEW_MARKER = 1")
+        ]
+        assert [h.path for h in search(store, generation, r"^def \w+", regex=True)] == ["pkg/b.py"]
