@@ -1,9 +1,12 @@
 """Relevance: rank a generation's files, modules and symbols for a question, or by centrality.
 
-With a question, a file's score mixes three lexical signals, each in [0, 1]:
-  - BM25 over files, with per-line postings from the full-text index (identifier parts indexed),
-    scaled by the best file's,
+With a question, a file's score mixes three lexical signals, each about [0, 1]:
+  - text: BM25 over files, with per-line postings from the full-text index (identifier parts
+    indexed), and the file's best passage (the PASSAGE_LINES-line window whose lines hold the most
+    of the question's idf), each scaled by the best file's; a file about the question holds its
+    words together, a long file that mentions each somewhere does not,
   - symbol names that contain the question's words, as the share of the question's idf they carry,
+    more where they hold two of its neighbouring words in a row, less in a file of very many names,
   - path words ("tarfile" for "tar"), likewise,
 then adds PageRank over the reference graph personalised to those scores, so files the matches
 lean on rise too. Without a question, PageRank alone (centrality) ranks.
@@ -25,15 +28,36 @@ from codectx.catalog import generation_ids
 from codectx.classes import DEFAULT_WEIGHTS, query_weights
 from codectx.graph import pagerank
 from codectx.store import LINE_ROWID_SHIFT, EdgeRow, FileRow, Store
-from codectx.terms import bare, form_matches, is_whole, path_words, query_forms, shorthand_forms, split_identifier
+from codectx.terms import (
+    MIN_PREFIX,
+    WHOLE,
+    bare,
+    compound_splits,
+    form_matches,
+    is_whole,
+    neighbour_phrases,
+    path_words,
+    query_forms,
+    shorthand_forms,
+    split_identifier,
+)
 
 BM25_K1 = 1.2
 BM25_B = 0.75
-SYMBOL_WEIGHT = 0.6
+PASSAGE_LINES = 20  # a file's best window of this many lines is scored beside the whole file
+PASSAGE_K1 = 0.5  # a term's repeats within the window saturate fast
+PASSAGE_SHARE = 0.5  # the text score: half the whole file's BM25, half its best passage's
+SYMBOL_WEIGHT = 0.8
+SYMBOL_MORE = 0.25  # a file's second and third matching names add this much of theirs
+SYMBOL_CAP = 1.5
+SYMBOL_B = 0.75  # names: BM25's length norm over a file's count of definitions...
+SYMBOL_POW = 0.25  # ...damped to its fourth root
+PHRASE_WEIGHT = 0.5  # two neighbouring words of the question in a row in a name add half their idf
 PATH_WEIGHT = 1.0
 RANK_WEIGHT = 0.1
 FOLDER_SHARE = 0.3  # a question's word in a file's folders only, against one in its name
 INDEX_FILES = frozenset({"__init__", "mod", "index", "lib", "main", "__main__"})
+NUMBERED_FORMS = 50  # at most this many numbered words (utf8, utf16) per short word
 SEED_FILES = 30  # the best lexical matches personalise PageRank
 SYMBOL_KINDS_WEIGHT = {"variable": 0.5, "constant": 0.7, "macro": 0.7}
 _LINE_MASK = (1 << LINE_ROWID_SHIFT) - 1
@@ -98,8 +122,13 @@ def _scaled(values: dict[str, float]) -> dict[str, float]:
 
 
 def _fts_phrase(forms: tuple[str, ...]) -> str:
-    """An FTS5 query for any of a word's forms: prefixes, or whole words (terms.is_whole)."""
-    return " OR ".join('"' + bare(form).replace('"', '""') + '"' + ("" if is_whole(form) else "*") for form in forms)
+    """An FTS5 query for any of a word's forms: prefixes, or whole words (terms.is_whole); a form of
+    several words (a phrase) matches them in a row, each as a prefix or whole alike."""
+    return " OR ".join(" + ".join(_fts_word(word) for word in form.split(" ")) for form in forms)
+
+
+def _fts_word(form: str) -> str:
+    return '"' + bare(form).replace('"', '""') + '"' + ("" if is_whole(form) else "*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +155,35 @@ class _Matcher:
         self.files = basis.files
         self.paths_of = basis.paths_of
 
-    def line_postings(self, term: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-        """path -> (matching lines, first matching line) for one term (any of its prefixes)."""
-        postings: dict[str, tuple[int, int]] = {}
+    def line_postings(self, term: tuple[str, ...]) -> dict[str, list[int]]:
+        """path -> the numbers of its lines that match one term (any of its prefixes), ascending."""
+        by_id: dict[int, list[int]] = defaultdict(list)
+        term = self.numbered("line_fts", term)
         rows = self.store.db.execute("SELECT rowid FROM line_fts WHERE line_fts MATCH ?", (_fts_phrase(term),))
         for (rowid,) in rows:
-            for path in self.paths_of.get(rowid >> LINE_ROWID_SHIFT, ()):
-                count, first = postings.get(path, (0, 1 << 30))
-                postings[path] = (count + 1, min(first, rowid & _LINE_MASK))
+            by_id[rowid >> LINE_ROWID_SHIFT].append(rowid & _LINE_MASK)
+        postings: dict[str, list[int]] = {}
+        for file_id, lines in by_id.items():
+            lines.sort()
+            for path in self.paths_of.get(file_id, ()):
+                postings[path] = lines
         return postings
+
+    def numbered(self, table: str, term: tuple[str, ...]) -> tuple[str, ...]:
+        """`term` with the numbered words the index holds for its short forms, which match whole words
+        and inflections only (terms.MIN_PREFIX): "utf" also finds utf8 and utf16, "run" run0."""
+        short = [bare(form) for form in term if " " not in form and len(bare(form)) == MIN_PREFIX]
+        if not short:
+            return term
+        self.vocabulary({short[0]})  # makes the vocabulary tables
+        found: list[str] = []
+        for word in short:
+            rows = self.store.db.execute(
+                f"SELECT term FROM temp.{table}_vocab WHERE term > ? AND term < ? ORDER BY doc DESC LIMIT ?",
+                (word + "0", word + ":", NUMBERED_FORMS),
+            )
+            found += [t + WHOLE for (t,) in rows if t[len(word) :].isdigit()]
+        return (*term, *found)
 
     def vocabulary(self, tokens: set[str]) -> tuple[set[str], set[str]]:
         """Of `tokens`, (those some indexed line holds, those some symbol name or file path holds)."""
@@ -149,12 +198,20 @@ class _Matcher:
         paths = {w for path in self.files for w in path_words(path)}
         return lines, names | (tokens & paths)
 
+    def symbol_counts(self) -> dict[str, int]:
+        """path -> how many symbols the file defines."""
+        counts: dict[str, int] = {}
+        for file_id, count in self.store.db.execute("SELECT file_id, count(*) FROM symbols GROUP BY file_id"):
+            for path in self.paths_of.get(file_id, ()):
+                counts[path] = count
+        return counts
+
     def symbol_matches(self, term: tuple[str, ...]) -> list[tuple[str, str, str, int, int]]:
         """(path, name, kind, start line, end line) of symbols whose name has a word starting with `term`'s prefixes."""
         rows = self.store.db.execute(
             "SELECT s.file_id, s.name, s.kind, s.start_line, s.end_line FROM symbol_fts "
             "JOIN symbols s ON s.id = symbol_fts.rowid WHERE symbol_fts MATCH ?",
-            (_fts_phrase(term),),
+            (_fts_phrase(self.numbered("symbol_fts", term)),),
         )
         return [
             (path, name, kind, start, end)
@@ -183,28 +240,84 @@ def _with_shorthands(matcher: _Matcher, question: str, terms: list[tuple[str, ..
     return terms
 
 
+def _with_compounds(matcher: _Matcher, question: str, terms: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """`terms` with the two words the code writes for a compound of the question (terms.compound_splits):
+    "newline" also matches "new line" and `NewLine` where the index holds both words whole, in a row."""
+    candidates = compound_splits(question)
+    words = {part for _, splits in candidates for split in splits for part in split}
+    lines, _ = matcher.vocabulary(words)
+    by_key = {term[0]: n for n, term in enumerate(terms)}
+    terms = list(terms)
+    for key, splits in candidates:
+        if key not in by_key:
+            continue
+        for first, second in splits:
+            if first in lines and second in lines:
+                phrase = f"{first}{WHOLE} {second}{WHOLE}"
+                if matcher.line_postings((phrase,)):
+                    terms[by_key[key]] = (*terms[by_key[key]], phrase)
+    return terms
+
+
 def _idf(total: int, containing: int) -> float:
     return math.log(1 + (total - containing + 0.5) / (containing + 0.5))
 
 
-def _bm25(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]) -> dict[str, float]:
+def _bm25(
+    matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """BM25 over whole files, and each file's best passage (_passage_score): two scores per file."""
     total = len(matcher.files)
     average = sum(f.lines for f in matcher.files.values()) / max(total, 1)
     scores: dict[str, float] = defaultdict(float)
-    for term in terms:
+    hits: dict[str, list[tuple[int, int]]] = defaultdict(list)  # path -> (line, term number)
+    idfs: list[float] = []
+    for number, term in enumerate(terms):
         postings = matcher.line_postings(term)
         idf = _idf(total, len(postings))
-        for path, (count, first) in postings.items():
-            length = matcher.files[path].lines
+        idfs.append(idf)
+        for path, lines in postings.items():
+            count, length = len(lines), matcher.files[path].lines
             norm = count * (BM25_K1 + 1) / (count + BM25_K1 * (1 - BM25_B + BM25_B * length / max(average, 1.0)))
             scores[path] += idf * norm
+            hits[path].extend((line, number) for line in lines)
             found = evidence[path]
             found.term_lines[term[0]] = count
-            found.first_line[term[0]] = first
-    return dict(scores)
+            found.first_line[term[0]] = lines[0]
+    passages = {path: _passage_score(sorted(found), idfs) for path, found in hits.items()}
+    return dict(scores), passages
 
 
-def _symbol_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: dict[str, _Evidence]) -> dict[str, float]:
+def _passage_score(hits: list[tuple[int, int]], idfs: list[float]) -> float:
+    """The best PASSAGE_LINES-line window's score: the idf of each term it holds, saturating with its lines.
+
+    A file about the question holds its words together, in one function and its comment; a long file
+    that mentions each word somewhere, far apart, scores well over the whole file but not here."""
+    counts = [0] * len(idfs)
+    best = current = 0.0
+    start = 0
+    for line, term in hits:
+        while hits[start][0] <= line - PASSAGE_LINES:
+            gone = hits[start][1]
+            current -= idfs[gone] * (_saturated(counts[gone]) - _saturated(counts[gone] - 1))
+            counts[gone] -= 1
+            start += 1
+        counts[term] += 1
+        current += idfs[term] * (_saturated(counts[term]) - _saturated(counts[term] - 1))
+        best = max(best, current)
+    return best
+
+
+def _saturated(count: int) -> float:
+    return count * (PASSAGE_K1 + 1) / (count + PASSAGE_K1) if count > 0 else 0.0
+
+
+def _symbol_scores(
+    matcher: _Matcher,
+    terms: list[tuple[str, ...]],
+    evidence: dict[str, _Evidence],
+    phrases: list[tuple[str, ...]],
+) -> dict[str, float]:
     """A symbol scores the idf of the terms its name contains, times the share of its name they cover."""
     total = len(matcher.files)
     matched: dict[tuple[str, str, str, int, int], set[str]] = defaultdict(set)
@@ -214,6 +327,17 @@ def _symbol_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: di
         idf[term[0]] = _idf(total, len({h[0] for h in hits}))
         for hit in hits:
             matched[hit].add(term[0])
+    whole = sum(idf.values()) or 1.0
+    for phrase in phrases:
+        # Neighbouring words of the question that a name runs together (_detect_program_name for
+        # "program name") say more than the same words apart: the phrase adds its own idf.
+        words = phrase[0].split(" ")  # in a row in the name itself, not across its indexed parts
+        hits = [
+            hit for hit in matcher.symbol_matches(phrase) if _path_holds(split_identifier(hit[1]), (), set(), words)
+        ]
+        idf[phrase[0]] = PHRASE_WEIGHT * _idf(total, len({h[0] for h in hits}))
+        for hit in hits:
+            matched[hit].add(phrase[0])
     per_file: dict[str, list[RankedSymbol]] = defaultdict(list)
     for (path, name, kind, start, end), found in matched.items():
         parts = max(len(split_identifier(name)), 1)
@@ -223,12 +347,17 @@ def _symbol_scores(matcher: _Matcher, terms: list[tuple[str, ...]], evidence: di
         reason = f"{kind} name matches {', '.join(repr(t) for t in sorted(found))}"
         per_file[path].append(RankedSymbol(path, name, kind, start, end, score, reason))
     scores: dict[str, float] = {}
-    whole = sum(idf.values()) or 1.0
+    counts = matcher.symbol_counts()
+    average = sum(counts.values()) / max(len(counts), 1)
     for path, symbols in per_file.items():
         symbols.sort(key=lambda s: (-s.score, s.line))
         evidence[path].symbols = symbols
         best = [s.score for s in symbols[:3]]
-        scores[path] = min(1.0, (best[0] + 0.25 * sum(best[1:])) / whole)
+        score = (best[0] + SYMBOL_MORE * sum(best[1:])) / whole
+        # Like BM25's length norm, for names: one match among a file's hundreds of definitions (a
+        # table of every flag) says less than one among a dozen; damped, as names are few and precise.
+        score /= (1 - SYMBOL_B + SYMBOL_B * counts.get(path, 0) / max(average, 1.0)) ** SYMBOL_POW
+        scores[path] = min(SYMBOL_CAP, score)
     return scores
 
 
@@ -260,7 +389,7 @@ def _path_holds(parts: list[str], prefixes: tuple[str, ...], wholes: set[str], p
         return any(w.startswith(prefixes) or w in wholes for w in parts)
     size = len(phrase)
     return any(
-        parts[i : i + size - 1] == phrase[:-1] and parts[i + size - 1].startswith(phrase[-1])
+        all(part.startswith(word) for part, word in zip(parts[i : i + size], phrase, strict=True))
         for i in range(len(parts) - size + 1)
     )
 
@@ -376,9 +505,14 @@ def rank(
         return Ranking(query, (), ranking.modules, ranking.files, ranking.symbols)
     matcher = _Matcher(store, basis)
     terms = _with_shorthands(matcher, query or "", terms)
+    terms = _with_compounds(matcher, query or "", terms)
+    known = {term[0] for term in terms}
+    phrases = [phrase for phrase in neighbour_phrases(query or "") if phrase[0] not in known]
     evidence: dict[str, _Evidence] = defaultdict(_Evidence)
-    text = _scaled(_bm25(matcher, terms, evidence))
-    names = _symbol_scores(matcher, terms, evidence)
+    whole, passages = _bm25(matcher, terms, evidence)
+    whole, passages = _scaled(whole), _scaled(passages)
+    text = {path: (1 - PASSAGE_SHARE) * whole[path] + PASSAGE_SHARE * passages.get(path, 0.0) for path in whole}
+    names = _symbol_scores(matcher, terms, evidence, phrases)
     paths = _path_scores(matcher, terms, evidence)
     lexical = {
         path: text.get(path, 0.0) + SYMBOL_WEIGHT * names.get(path, 0.0) + PATH_WEIGHT * paths.get(path, 0.0)

@@ -27,12 +27,16 @@ _DOTTED = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
 
 _STOPWORD_TEXT = """a an and are as at be been being but by can could do does done for from has have how i if in
 into is it its me my of on or our should so than that the their them then there these they this those to was we were
-what when where which while who whom why will with would you your"""
+what when where which while who whom why will with would you your
+any each every some such only own same also just very whether about like sure"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Words this short are matched as they are: stemming "is" or "ids" finds too much.
 MIN_STEM = 3
-# Words this short match whole words only: as prefixes, "ca" or "io" would find "call" and "ioctl".
+# Words shorter than this match whole words only: as prefixes, "ca" or "io" would find "call" and
+# "ioctl". Words of just this length match themselves and their inflections: "out" finds outs and
+# outer but not output, "add" finds added but not address, "run" finds running.
 MIN_PREFIX = 3
+INFLECTIONS = ("ed", "er", "ers", "ing")  # and the plural's "s" and "es"
 WHOLE = "$"  # a form that ends with it matches the whole word only
 # Names code commonly gives a concept instead of the question's word, by the word's stem. Short ones
 # match whole words only ("cfg$"), lest "conf" find "confirm".
@@ -59,6 +63,20 @@ RELATED: dict[str, tuple[str, ...]] = {
     "mistyp": ("suggest", "did you mean", "close match"),
     "misspel": ("suggest", "did you mean", "close match"),
     "typo": ("suggest", "did you mean", "close match"),
+}
+# Irregular past forms, which stemming leaves alone ("sent" would never find `send`), and the verb
+# each comes from: general English, as in a lemmatiser's list of exceptions.
+_IRREGULAR_TEXT = """begin began begun; bind bound; break broke broken; bring brought; build built; buy bought;
+catch caught; choose chose chosen; draw drew drawn; drive drove driven; fall fell fallen; feed fed; find found;
+forget forgot forgotten; freeze froze frozen; get got gotten; give gave given; go went gone; grow grew grown;
+hang hung; hide hid hidden; hold held; keep kept; know knew known; lead led; leave left; lose lost; make made;
+mean meant; meet met; override overrode overridden; pay paid; rewrite rewrote rewritten; run ran; say said;
+see saw seen; sell sold; send sent; show shown; shrink shrank shrunk; sleep slept; speak spoke spoken;
+spend spent; spin spun; stick stuck; strike struck; swear swore sworn; take took taken; teach taught;
+tear tore torn; tell told; think thought; throw threw thrown; wake woke woken; win won; wind wound;
+write wrote written"""
+IRREGULAR: dict[str, str] = {
+    form: verb for verb, *forms in (entry.split() for entry in _IRREGULAR_TEXT.split(";")) for form in forms
 }
 _STEMMER = snowballstemmer.stemmer("english")
 
@@ -124,12 +142,18 @@ def word_forms(word: str) -> tuple[str, ...]:
         forms.append(root[:-2] + "v")  # resolution -> resolv
     elif word.endswith(("ption", "ptions")) and root.endswith("pt"):
         forms.append(root[:-2] + "b")  # description -> describ
+    if word in IRREGULAR:
+        forms.append(stem(IRREGULAR[word]))  # sent -> send, found -> find
+    if len(root) == MIN_PREFIX:  # as a prefix "out" would find output, "per" permission: inflections only
+        forms += [f"{root}{end}{WHOLE}" for end in ("s", "es", *INFLECTIONS)]
+        if root[-1] not in "aeiouwxy":  # run -> running, runner; set -> setting, setter
+            forms += [f"{root}{root[-1]}{end}{WHOLE}" for end in INFLECTIONS]
     return tuple(forms) + RELATED.get(root, ())
 
 
 def is_whole(form: str) -> bool:
-    """Whether a form matches whole words only (it ends in WHOLE, or it is shorter than MIN_PREFIX)."""
-    return form.endswith(WHOLE) or len(form) < MIN_PREFIX
+    """Whether a form matches whole words only (it ends in WHOLE, or it is no longer than MIN_PREFIX)."""
+    return form.endswith(WHOLE) or len(form) <= MIN_PREFIX
 
 
 def bare(form: str) -> str:
@@ -188,6 +212,34 @@ def shorthand_forms(question: str) -> list[tuple[tuple[str, ...], tuple[str, ...
     for first, second in pairwise(words):
         if first and second and first != second and len(first) > 3:
             found.append(((stem(first), stem(second)), (first[:3] + second, first[0] + second)))
+    return found
+
+
+def compound_splits(question: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Ways the code may write a question's compound word as two ("newline" -> new line, "hostname"
+    -> `HostName`): (the word's stem, its splits into two parts of three letters or more). Which
+    splits count is up to the index, which must write the two parts in a row (relevance)."""
+    found: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    for word in dict.fromkeys(w for w in _question_words(question) if w and len(w) >= 2 * MIN_PREFIX):
+        splits = tuple(
+            (word[:cut], word[cut:])
+            for cut in range(MIN_PREFIX, len(word) - MIN_PREFIX + 1)
+            if word[:cut] not in STOPWORDS and word[cut:] not in STOPWORDS
+        )
+        found.append((stem(word), splits))
+    return found
+
+
+def neighbour_phrases(question: str) -> list[tuple[str, ...]]:
+    """Each two neighbouring words of the question as a phrase of their stems ("program name" for
+    "the program name is"), to meet the names that run the same words together
+    (`_detect_program_name`, `ParseSizeError` for "parsing sizes"). A stop word breaks the run."""
+    found: list[tuple[str, ...]] = []
+    for first, second in pairwise(_question_words(question)):
+        if first and second and first != second:
+            phrase = f"{stem(first)} {stem(second)}"
+            if (phrase,) not in found:
+                found.append((phrase,))
     return found
 
 

@@ -11,7 +11,9 @@ from codectx.indexer import index_repository
 from codectx.relevance import rank
 from codectx.store import Store
 from codectx.terms import (
+    compound_splits,
     form_matches,
+    neighbour_phrases,
     query_forms,
     query_terms,
     shorthand_forms,
@@ -118,7 +120,7 @@ def test_verbs_and_stems_in_a_repository(make_repo: Callable[[dict[str, str | by
 
 def test_identifiers_in_a_question_are_also_phrases() -> None:
     forms = query_forms("where is get_current_context stored")
-    assert ("get current context",) in forms and forms[0] == ("get",)
+    assert ("get current context",) in forms and forms[0][0] == "get"
     assert ("res send",) in query_forms("which tests cover res.send with a buffer")
     assert query_forms("redirects") == [("redirect",)]
 
@@ -202,3 +204,84 @@ def test_a_file_named_after_an_identifier_in_the_question_matches_it(
         ranking = rank(store, store.require_generation("claude").id, "which tests cover res.send with a buffer")
     assert ranking.files[0].path == "test/res.send.js"
     assert "'res send'" in ranking.files[0].reason
+
+
+def _ranked(make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path, files: dict[str, str], question: str):
+    repo = make_repo(dict(files))
+    store_dir = tmp_path / "store"
+    index_repository(repo, store_dir=store_dir)
+    with Store.open(store_dir, create=False) as store:
+        return [f.path for f in rank(store, store.require_generation("claude").id, question).files]
+
+
+def test_a_short_file_about_the_question_outranks_a_long_one_that_mentions_its_words_apart(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    # The long file holds every word of the question more often, but never two within a screen.
+    filler = "".join(f"    step_{i} = compute(step_{i - 1})\n" for i in range(1, 60))
+    scattered = "".join(
+        f"def stage_{n}():\n    # the {word} is noted here\n{filler}\n"
+        for n, word in enumerate(["cache", "entry", "expired", "evicted"] * 4)
+    )
+    focused = "def tidy(store):\n    # an expired cache entry is evicted here\n    return store\n" + filler * 2
+    paths = _ranked(
+        make_repo, tmp_path, {"app/pipeline.py": scattered, "app/tidy.py": focused}, "expired cache entry evicted"
+    )
+    assert paths[0] == "app/tidy.py"
+
+
+def test_neighbouring_words_of_the_question_run_together_in_a_name(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    assert ("program name",) in neighbour_phrases("how is the program name worked out")
+    assert neighbour_phrases("program of the name") == []  # a stop word breaks the run
+    # Both names hold the three words; only the second runs "program name" together, as the question does.
+    files = {
+        "app/a.py": "def name_detect_program(argv):\n    return argv[0]\n",
+        "app/b.py": "def program_name_detect(argv):\n    return argv[0]\n",
+    }
+    assert _ranked(make_repo, tmp_path, files, "how is the program name detected")[0] == "app/b.py"
+
+
+def test_a_name_among_a_files_hundreds_of_definitions_says_less(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    table = "".join(f"def flag_{i}():\n    return {i}\n\n" for i in range(300))
+    table += (
+        "def proxy_timeout():\n    # the proxy timeout: how long the proxy waits before the timeout\n    return 9\n"
+    )
+    # As long as the table, in lines: what tells them apart is how many names each defines.
+    small = (
+        "def proxy_timeout(seconds):\n    return seconds\n\n\nNOTES = [\n" + "    'a line of notes',\n" * 900 + "]\n"
+    )
+    files = {"app/flags.py": table, "app/net.py": small}
+    assert _ranked(make_repo, tmp_path, files, "proxy timeout")[0] == "app/net.py"
+
+
+def test_a_compound_word_matches_the_two_words_code_writes_for_it(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    assert ("new", "line") in dict(compound_splits("never match a newline"))[stem("newline")]
+    files = {
+        "rx/clean.py": "def clean(expr):\n    # the new line must never match, so strip it\n    return expr\n",
+        "rx/spaces.py": "def strip_spaces(expr):\n    return expr.strip()\n",
+    }
+    assert _ranked(make_repo, tmp_path, files, "where is the newline stripped")[0] == "rx/clean.py"
+
+
+def test_irregular_verbs_stop_words_and_short_words() -> None:
+    assert "send" in word_forms("sent") and "find" in word_forms("found") and "write" in word_forms("written")
+    assert query_terms("only any such like") == []
+    out = word_forms("out")  # three letters: the word and its inflections, not every word it begins
+    assert any(form_matches("outs", f) for f in out) and not any(form_matches("output", f) for f in out)
+    assert any(form_matches("running", f) for f in word_forms("run"))
+
+
+def test_a_short_word_matches_its_numbered_forms(
+    make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path
+) -> None:
+    files = {
+        "enc/codec.py": "def convert(data):\n    return data.decode('utf8')\n",
+        "enc/batch.py": "def decode_all(data):\n    return [decode(d) for d in data]\n",
+    }
+    assert _ranked(make_repo, tmp_path, files, "utf decoding")[0] == "enc/codec.py"
