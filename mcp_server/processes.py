@@ -35,7 +35,7 @@ from typing import Any
 log = logging.getLogger("codectx.mcp")
 
 CONFIG_ENV = "CODECTX_SERVE_CONFIG"  # how `codectx serve --http` hands its settings to uvicorn's workers
-FOLLOW_INTERVAL = 0.1  # seconds between looks at the store's current generation
+FOLLOW_INTERVAL = 0.25  # seconds between looks at the store's current generation
 WARM_DELAY = 0.3  # a generation current this long gets its overview and pack basis built ahead of requests
 MAX_DEFAULT_WORKERS = 8
 STARTUP_SECONDS = 10.0  # a worker that ends sooner failed to start: no point in starting another
