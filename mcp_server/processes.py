@@ -7,12 +7,12 @@ readers never wait for the writer) and follows new generations with a `Generatio
 builds the newest generation's overview and pack basis in the background once it has stayed current
 for a moment (a stream of edits builds only what requests ask for).
 
-Several HTTP workers are uvicorn server processes, each with its own listening socket on the same port
-(SO_REUSEPORT), so the kernel spreads connections over them. MCP streamable HTTP
-runs stateless with JSON responses there: no request depends on which worker answered the one
-before, and each answer comes from the one generation current when its request started. A client
-therefore never sees an older generation after a newer one: a request that starts after an answer
-arrived starts after that answer's generation was published.
+Several HTTP workers are uvicorn server processes, each with a listening socket of its own on the
+same port (SO_REUSEPORT), so the kernel spreads connections over them. MCP streamable HTTP runs
+stateless with JSON responses there: no request depends on which worker answered the one before,
+and each answer comes from the one generation current when its request started. A client therefore
+never sees an older generation after a newer one: a request that starts after an answer arrived
+starts after that answer's generation was published, and every reader sees the newest commit.
 """
 
 from __future__ import annotations
