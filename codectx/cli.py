@@ -27,6 +27,7 @@ from codectx.model.loading import DEFAULT_MODEL, ModelNotFoundError
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, UnknownTargetError
 from codectx.progress import make_reporter
 from codectx.readbench import add_readbench_command
+from codectx.render.layout import read_line_map
 from codectx.secrets import ALLOWLIST_NAME
 from codectx.store import (
     FileRow,
@@ -372,7 +373,7 @@ def run_pages(args: argparse.Namespace) -> int:
                     "width": page.width, "height": page.height, "vision_tokens": page.vision_tokens,
                     "first": {"path": page.first_path, "line": page.first_line},
                     "last": {"path": page.last_path, "line": page.last_line},
-                    "line_map": json.loads(page.line_map),
+                    "line_map": read_line_map(page.line_map),
                 }
             )  # fmt: skip
     manifest = {"module": module, "target": args.target, "generation": generation.id, "pages": listing}

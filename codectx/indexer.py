@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import threading
 import time
@@ -173,7 +172,7 @@ def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis
                 module=job.module, page_no=number, blob=key, width=page.width, height=page.height,
                 vision_tokens=job.page_tokens, first_path=first[0], first_line=first[1],
                 last_path=last[0], last_line=last[2],
-                line_map=json.dumps(page.line_map_json(), separators=(",", ":")), layout_key=key,
+                line_map=page.stored_line_map(), layout_key=key,
             )
         )  # fmt: skip
     return rows, analyses

@@ -27,6 +27,7 @@ from codectx.model.targets import get_target
 from codectx.profiles import get_profile
 from codectx.reduced import ReducedPage, reduced_modes, reduced_page, scaled_line_map
 from codectx.relevance import RankBasis, Ranking, rank, rank_basis
+from codectx.render.layout import read_line_map
 from codectx.store import FileRow, ModuleRow, PageRow, Store, rows_in
 from codectx.structure import Outline
 from codectx.tokens import count_tokens, count_tokens_batch
@@ -133,7 +134,7 @@ def _whole_files(files: Sequence[FileRow]) -> tuple[FileRange, ...]:
 def page_ranges(line_map: str) -> tuple[FileRange, ...]:
     """The source lines a page shows, as contiguous ranges in page order."""
     ranges: list[FileRange] = []
-    for row in json.loads(line_map)["rows"]:
+    for row in read_line_map(line_map)["rows"]:
         if row["kind"] != "code":
             continue
         path, line = row["path"], row["line"]
@@ -547,7 +548,7 @@ def _page_items(
         return tuple(
             PackPage(
                 p.blob, store.pages.path_for(p.blob), p.width, p.height, p.vision_tokens, spanned_ranges(p, files),
-                p.line_map,
+                json.dumps(read_line_map(p.line_map), separators=(",", ":")),
             )
             for p in pages
         )  # fmt: skip

@@ -39,7 +39,7 @@ from typing import Any
 from codectx.fidelity import Score, edit_distance, normalise
 from codectx.model.targets import DEFAULT_TARGET, TARGETS
 from codectx.pack import capped_glossary, pack_basis
-from codectx.render.layout import LayoutSettings
+from codectx.render.layout import LayoutSettings, read_line_map
 from codectx.store import FileRow, NoIndexError, PageRow, Store, default_store_dir
 
 FORMAT_VERSION = 1
@@ -115,7 +115,7 @@ def drawn_text(line: str, tab_size: int) -> str:
 
 
 def _code_rows(line_map: str) -> list[tuple[str, int, int]]:
-    return [(r["path"], int(r["line"]), int(r["part"])) for r in json.loads(line_map)["rows"] if r["kind"] == "code"]
+    return [(r["path"], int(r["line"]), int(r["part"])) for r in read_line_map(line_map)["rows"] if r["kind"] == "code"]
 
 
 def shown_lines(

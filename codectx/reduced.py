@@ -19,6 +19,7 @@ from PIL import Image
 
 from codectx.blobs import write_atomically
 from codectx.model.targets import Target
+from codectx.render.layout import read_line_map
 from codectx.store import REDUCED_DIRNAME, Store
 
 
@@ -82,7 +83,7 @@ def reduced_page(store: Store, blob: str, size: tuple[int, int]) -> ReducedPage:
 
 def scaled_line_map(line_map: str, size: tuple[int, int]) -> str:
     """The page's line map with every box scaled to the reduced size."""
-    data = json.loads(line_map)
+    data = read_line_map(line_map)
     sx, sy = size[0] / data["width"], size[1] / data["height"]
     for row in data["rows"]:
         x, y, w, h = row["box"]

@@ -137,7 +137,7 @@ class PageRow:
     first_line: int
     last_path: str
     last_line: int
-    line_map: str  # JSON, see render.layout.PageLayout.line_map_json
+    line_map: str  # JSON, see render.layout.PageLayout.stored_line_map and read_line_map
     layout_key: str = ""  # hash of the page's cells and settings: equal keys rasterize to the same blob
 
 

@@ -6,7 +6,6 @@ and so are unmasked renders of the same files (the control: it shows the reader 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from codectx.fidelity import READ_FONT_PX, TesseractReader
 from codectx.indexer import RenderJob, render_module
 from codectx.page_images import PageImages
 from codectx.profiles import get_profile
+from codectx.render.layout import read_line_map
 from codectx.scan import decode_text, normalise_newlines, scan
 from codectx.store import Store
 
@@ -33,7 +33,7 @@ def ocr_rows(pages: list[tuple[Path, str]], lines: set[tuple[str, int]], font_px
     crops = []
     for png, line_map in pages:
         grey = Image.open(png).convert("L")
-        for row in json.loads(line_map)["rows"]:
+        for row in read_line_map(line_map)["rows"]:
             if (row["path"], row["line"]) not in lines:
                 continue
             x, y, w, h = row["box"]

@@ -15,6 +15,7 @@ from codectx.indexer import index_repository
 from codectx.model.targets import TARGETS, get_target
 from codectx.pack import Pack, build_pack, page_ranges, spanned_ranges, write_pack
 from codectx.reduced import fitted_size, reduced_modes
+from codectx.render.layout import read_line_map
 from codectx.store import Store
 from codectx.tokens import count_tokens
 
@@ -113,7 +114,7 @@ def test_reduced_pages_are_downscaled_and_costed_by_the_target_rule(stdlib_copy,
         with Image.open(page.png_path) as image:
             assert image.size == (page.width, page.height) == (784, 784)
         assert page.tokens == target.cost(page.width, page.height) == 784
-        boxes = [row["box"] for row in json.loads(page.line_map)["rows"]]
+        boxes = [row["box"] for row in read_line_map(page.line_map)["rows"]]
         assert all(x + w <= 784 and y + h <= 784 for x, y, w, h in boxes)
         assert page.ranges and page.ranges[0].path.startswith("json/")
     # Downscaled copies go with their pages when a generation is collected.

@@ -68,3 +68,17 @@ def test_index_draws_no_page_until_asked_and_collects_both_files(make_repo, tmp_
         (repo / "pkg" / "b.py").write_text((repo / "pkg" / "b.py").read_text() + "B += 1\n")
     with Store.open(store_dir) as store:
         assert not any(path.exists() for path in store.pages.stored_files(page.blob))
+
+
+def test_stored_line_maps_read_back_in_full(pages):
+    import json
+
+    from codectx.render.layout import read_line_map
+
+    for page in pages:
+        full = page.line_map_json()
+        stored = page.stored_line_map()
+        assert read_line_map(stored) == full
+        assert len(stored) * 3 < len(json.dumps(full, separators=(",", ":")))
+    older = json.dumps(pages[0].line_map_json())  # what indexes written before kept
+    assert read_line_map(older) == pages[0].line_map_json()

@@ -23,6 +23,7 @@ from codectx.readbench import (
     score_benchmark,
     strict_score,
 )
+from codectx.render.layout import read_line_map
 from codectx.store import Store
 
 
@@ -151,7 +152,7 @@ def test_tasks_ask_only_about_lines_wholly_on_their_page(bench: Path, indexed: t
         rows = {}
         for page in key["pages"]:
             for other in store.module_pages(generation, page["module"]):
-                code = [r for r in json.loads(other.line_map)["rows"] if r["kind"] == "code"]
+                code = [r for r in read_line_map(other.line_map)["rows"] if r["kind"] == "code"]
                 rows[(page["module"], other.page_no + 1)] = {(r["path"], r["line"], r["part"]) for r in code}
     for task in key["tasks"]:
         page = pages[task["image"]]
