@@ -24,6 +24,7 @@ from codectx.catalog import outlines
 from codectx.classes import CLASSES, DEFAULT_WEIGHTS, module_weight, query_weights
 from codectx.glossary import RARE_AT_MOST, glossary_text, is_identifier
 from codectx.model.targets import get_target
+from codectx.page_images import PageImages
 from codectx.profiles import get_profile
 from codectx.reduced import ReducedPage, reduced_modes, reduced_page, scaled_line_map
 from codectx.relevance import RankBasis, Ranking, rank, rank_basis
@@ -61,12 +62,17 @@ class FileRange:
 @dataclass(frozen=True, slots=True)
 class PackPage:
     blob: str
-    png_path: Path
+    source: Path | PageImages  # a reduced page's file, or the page store, which draws a full page when asked
     width: int
     height: int
     tokens: int
     ranges: tuple[FileRange, ...]
-    line_map: str  # JSON
+    line_map: str  # JSON, as stored (render.layout.read_line_map reads it)
+
+    @property
+    def png_path(self) -> Path:
+        """The PNG file; a full page not drawn yet is drawn now (most packs are sized, never sent)."""
+        return self.source if isinstance(self.source, Path) else self.source.path_for(self.blob)
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,10 +552,7 @@ def _page_items(
 ) -> tuple[PackPage, ...]:
     if size is None:
         return tuple(
-            PackPage(
-                p.blob, store.pages.path_for(p.blob), p.width, p.height, p.vision_tokens, spanned_ranges(p, files),
-                json.dumps(read_line_map(p.line_map), separators=(",", ":")),
-            )
+            PackPage(p.blob, store.pages, p.width, p.height, p.vision_tokens, spanned_ranges(p, files), p.line_map)
             for p in pages
         )  # fmt: skip
     missing = [p for p in pages if (p.blob, size) not in basis.reduced]
@@ -789,7 +792,7 @@ def write_pack(pack: Pack, out_dir: Path) -> Path:
                         "line_map": f"{_LINE_MAP_MARK}{len(line_maps)}",
                     }
                 )  # fmt: skip
-                line_maps.append(page.line_map)
+                line_maps.append(json.dumps(read_line_map(page.line_map), separators=(",", ":")))
             extra["pages"] = listing
         items.append(_item_json(item) | extra)
     manifest = {

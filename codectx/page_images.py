@@ -23,6 +23,12 @@ class PageImages:
         self._png = BlobStore(directory, ".png")
         self._cells = BlobStore(directory, ".cells")
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PageImages) and other.directory == self.directory
+
+    def __hash__(self) -> int:
+        return hash(self.directory)
+
     def keep(self, key: str, page: PageLayout, settings: LayoutSettings) -> None:
         """Store what drawing `page` needs, unless the page is stored already."""
         if not self._png.exists(key):

@@ -527,7 +527,9 @@ class Store:
         # Readers write those without the writer lock: their temporary files always get the grace period.
         young = time.time() - BLOB_GRACE_SECONDS
         reduced = [p for p in reduced if not p.name.startswith(TEMP_PREFIX) or _mtime(p) < young]
-        for path in doomed_files + list(self.pages.temp_files()) + reduced:
+        # Readers draw pages too (codectx.page_images): their temporary files also get the grace period.
+        drawing = [p for p in self.pages.temp_files() if _mtime(p) < young]
+        for path in doomed_files + drawing + reduced:
             if _mtime(path) < cutoff or grace_seconds <= 0:
                 with contextlib.suppress(OSError):
                     path.unlink()

@@ -12,6 +12,7 @@ to their Snowball (Porter 2) English stems, which are matched as prefixes ("redi
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from itertools import pairwise
 
@@ -79,6 +80,7 @@ IRREGULAR: dict[str, str] = {
     form: verb for verb, *forms in (entry.split() for entry in _IRREGULAR_TEXT.split(";")) for form in forms
 }
 _STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps its state between calls: one word at a time
 
 
 def split_identifier(name: str) -> list[str]:
@@ -119,7 +121,10 @@ def camel_parts(text: str) -> dict[int, str]:
 def stem(word: str) -> str:
     """The word's Snowball English stem, lower-cased ("conversions" -> "convers", "names" -> "name")."""
     word = word.lower()
-    return word if len(word) <= MIN_STEM else str(_STEMMER.stemWord(word))
+    if len(word) <= MIN_STEM:
+        return word
+    with _STEMMER_LOCK:
+        return str(_STEMMER.stemWord(word))
 
 
 def word_forms(word: str) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -285,3 +286,22 @@ def test_a_short_word_matches_its_numbered_forms(
         "enc/batch.py": "def decode_all(data):\n    return [decode(d) for d in data]\n",
     }
     assert _ranked(make_repo, tmp_path, files, "utf decoding")[0] == "enc/codec.py"
+
+
+def test_stemming_from_many_threads_gives_the_same_stems():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from codectx.terms import stem
+
+    words = [f"{base}{suffix}" for base in ("connect", "handl", "pars", "render", "configur") for suffix in
+             ("ing", "ed", "ions", "ers", "ation", "ement")] * 40
+    expected = {word: stem.__wrapped__(word) for word in set(words)}
+    stem.cache_clear()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside a stemming call, as they do under load
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(stem.__wrapped__, words))
+    finally:
+        sys.setswitchinterval(interval)
+    assert results == [expected[word] for word in words]

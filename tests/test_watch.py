@@ -22,7 +22,7 @@ from watchdog.observers.inotify_c import InotifyFD
 
 from codectx.indexer import index_repository
 from codectx.scan import scan
-from codectx.store import NoIndexError, Store
+from codectx.store import BLOB_GRACE_SECONDS, NoIndexError, Store
 from codectx.watch import UpdateReport, Watcher
 
 TIMEOUT = 90.0
@@ -333,12 +333,16 @@ def test_a_restart_removes_partly_written_and_orphan_blobs(stdlib_copy, tmp_path
     index_repository(repo, store_dir=store_dir, workers=1)
     partial = store_dir / "pages" / "ab" / ".tmp-1234"
     orphan = store_dir / "pages" / "cd" / ("cd" + "0" * 62 + ".png")
-    for path in (partial, orphan):
+    drawing = store_dir / "pages" / "ef" / ".tmp-5678"  # a reader drawing a page right now
+    for path in (partial, orphan, drawing):
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"left by a writer killed before it published")
+    old = time.time() - BLOB_GRACE_SECONDS - 60
+    os.utime(partial, (old, old))
     (repo / "json" / "tool.py").write_text("TOOL = 3\n")
     index_repository(repo, store_dir=store_dir, workers=1)
     assert not partial.exists() and not orphan.exists()
+    assert drawing.exists()
     generation_state(store_dir)
 
 
