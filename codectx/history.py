@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,8 +168,28 @@ def _log(root: Path, head: str) -> tuple[dict[str, tuple[float, int]], float, in
     return files, newest, commits
 
 
-def read_history(root: Path) -> History | None:
-    """Recency of every file under `root` that git knows; None without git or outside a git work tree."""
+_RECENT: dict[Path, tuple[float, History | None]] = {}
+_RECENT_LOCK = threading.Lock()
+
+
+def read_history(root: Path, max_age: float = 0.0) -> History | None:
+    """Recency of every file under `root` that git knows; None without git or outside a git work tree.
+
+    With `max_age`, an answer read for `root` at most that many seconds ago is reused: a server answering
+    many requests a second need not run git (three processes) for each."""
+    if max_age > 0:
+        with _RECENT_LOCK:
+            earlier = _RECENT.get(root)
+        if earlier is not None and time.monotonic() - earlier[0] <= max_age:
+            return earlier[1]
+    history = _read_history(root)
+    if max_age > 0:
+        with _RECENT_LOCK:
+            _RECENT[root] = (time.monotonic(), history)
+    return history
+
+
+def _read_history(root: Path) -> History | None:
     if not _in_work_tree(root):
         return None
     try:

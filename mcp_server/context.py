@@ -79,6 +79,10 @@ class Cursor:
             )
 
 
+# Recency is a nudge: git's answer may be reused for this long between requests (since= is always read afresh).
+HISTORY_REUSE_SECONDS = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class _GitState:
     """What git adds to a pack: each file's recency and, with since, the changes; `digest` names them ("" for none)."""
@@ -89,7 +93,7 @@ class _GitState:
 
     @classmethod
     def read(cls, root: Path, since: str | None) -> _GitState:
-        recency = recency_scores(read_history(root))
+        recency = recency_scores(read_history(root, max_age=HISTORY_REUSE_SECONDS))
         changes = None
         if since is not None:
             try:

@@ -417,3 +417,23 @@ def test_later_parts_come_from_the_pack_the_first_part_began_even_after_an_edit(
     assert "Continued from item" in second and "late.py" not in second
     with pytest.raises(ToolFailure, match="git state changed since by a commit or an edit"):
         packer(repo, max_tokens=2000).load_context(request, cursor)  # a server that no longer keeps that pack
+
+
+def test_a_recent_answer_is_reused_within_max_age(tmp_path, monkeypatch):
+    import codectx.history as history
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "a.py").write_text("A = 1\n")
+    fresh = history.read_history(repo, max_age=60)
+    assert fresh is not None and "a.py" in fresh.files
+
+    def no_git(*_args: object) -> bytes:
+        raise AssertionError("git ran although a recent answer was kept")
+
+    monkeypatch.setattr(history, "_git", no_git)
+    assert history.read_history(repo, max_age=60) is fresh
+    monkeypatch.setattr(history, "_RECENT", {})
+    with pytest.raises(AssertionError, match="git ran"):
+        history.read_history(repo, max_age=60)
