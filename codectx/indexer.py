@@ -237,7 +237,9 @@ def _render_all(
     futures = {pool().submit(render_and_analyse, job): job.module for job in ordered}
     meanwhile()
     for future in as_completed(futures):
-        collect(futures[future], future.result())
+        # Popped: a done future keeps its result, and every file's catalog entry (all its lines) is only
+        # needed until it is stored.
+        collect(futures.pop(future), future.result())
     return results
 
 
