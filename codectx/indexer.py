@@ -317,6 +317,9 @@ def index_repository(
             reporter.advance()
 
         earlier_scans = store.secret_scans(SECRETS_RULES)
+        # A watcher's updates remove just the pages they drop; its first update and `codectx index` also
+        # sweep the page folder for what a killed run left.
+        sweep = sources is None or sources.never_scanned
         # A first index renders every page: its workers boot while this process scans.
         pool = stack.enter_context(_shared_pool(workers, start_now=earlier_scans is None))
         if sources:
@@ -435,7 +438,7 @@ def index_repository(
                 secrets=masked,
             )
             reporter.stage("collecting", None)
-            store.collect_garbage(grace_seconds=0)  # nothing else writes while we hold the writer lock
+            store.collect_garbage(grace_seconds=0, sweep=sweep)  # nothing else writes: we hold the writer lock
         else:
             assert current is not None
             generation = current.id

@@ -71,6 +71,11 @@ class SourceCache:
         self._lock = threading.Lock()
         self._rules: tuple[IgnoreRules, RulesSignature] | None = None
         self.reads = 0  # files read by the last scan
+        self.scans = 0
+
+    @property
+    def never_scanned(self) -> bool:
+        return self.scans == 0
 
     def invalidate(self, paths: Iterable[str]) -> None:
         """Force the next scan to re-read these relative paths."""
@@ -131,4 +136,5 @@ class SourceCache:
             return self.scan(root, max_bytes, on_file, known_secrets)
         self._rules = (rules, signature) if all(_settled(k) for k in ignore_files.values()) else None
         self._entries = fresh  # paths no longer on disk drop out
+        self.scans += 1
         return result

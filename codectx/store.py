@@ -495,12 +495,16 @@ class Store:
             )
         return generation
 
-    def collect_garbage(self, keep: int = KEEP_GENERATIONS, grace_seconds: float = BLOB_GRACE_SECONDS) -> int:
+    def collect_garbage(
+        self, keep: int = KEEP_GENERATIONS, grace_seconds: float = BLOB_GRACE_SECONDS, sweep: bool = True
+    ) -> int:
         """Drop generations beyond the newest `keep` per target (never a current or pinned one), then
         orphan pages, sources and blobs. Returns the number of blob files removed.
 
         Blobs and temporary files younger than `grace_seconds` may belong to a generation still being
-        written; a caller holding the writer lock knows there is none and passes 0.
+        written; a caller holding the writer lock knows there is none and passes 0. Without `sweep`, only
+        the files of the pages dropped now are removed (a watcher's update: nothing that grows with the
+        repository); a sweep also lists the page folder for orphans, such as a killed writer's.
         """
         with _flocked(self.directory / PINS_LOCK, fcntl.LOCK_EX), self.transaction() as db:
             kept = self._live_pins()
@@ -514,23 +518,34 @@ class Store:
             for table in ("files", "skipped", "modules", "secrets"):
                 db.executemany(f"DELETE FROM {table} WHERE generation = ?", [(i,) for i in doomed])
             db.executemany("DELETE FROM generations WHERE id = ?", [(i,) for i in doomed])
-            db.execute("DELETE FROM pages WHERE fingerprint NOT IN (SELECT fingerprint FROM modules)")
+            orphans = "FROM pages WHERE fingerprint NOT IN (SELECT fingerprint FROM modules)"
+            dropped = {b for (b,) in db.execute(f"SELECT DISTINCT blob {orphans}")}
+            db.execute(f"DELETE {orphans}")
             db.execute("DELETE FROM edges WHERE edges_key NOT IN (SELECT edges_key FROM generations)")
             _drop_orphan_catalog(db)
             db.execute("DELETE FROM sources WHERE sha256 NOT IN (SELECT sha256 FROM files)")
-            live = {b for (b,) in db.execute("SELECT DISTINCT blob FROM pages")}
-        removed = 0
+            if sweep:
+                live = {b for (b,) in db.execute("SELECT DISTINCT blob FROM pages")}
+            else:  # another module's page may be the same page
+                live = {b for (b,) in rows_in(db, "SELECT DISTINCT blob FROM pages WHERE blob IN ({marks})", dropped)}
         cutoff = time.time() - grace_seconds
-        doomed_files = [f for d in self.pages.all_digests() if d not in live for f in self.pages.stored_files(d)]
-        # Downscaled copies (codectx.reduced) are named <page blob>-<width>x<height>.png.
-        reduced = [p for p in (self.directory / REDUCED_DIRNAME).glob("*/*") if p.name[:64] not in live]
-        # Readers write those without the writer lock: their temporary files always get the grace period.
         young = time.time() - BLOB_GRACE_SECONDS
-        reduced = [p for p in reduced if not p.name.startswith(TEMP_PREFIX) or _mtime(p) < young]
-        # Readers draw pages too (codectx.page_images): their temporary files also get the grace period.
-        drawing = [p for p in self.pages.temp_files() if _mtime(p) < young]
+        if sweep:
+            doomed_files = [f for d in self.pages.all_digests() if d not in live for f in self.pages.stored_files(d)]
+            # Downscaled copies (codectx.reduced) are named <page blob>-<width>x<height>.png.
+            reduced = [p for p in (self.directory / REDUCED_DIRNAME).glob("*/*") if p.name[:64] not in live]
+            # Readers write those, and draw pages (codectx.page_images), without the writer lock: their
+            # temporary files always get the grace period.
+            reduced = [p for p in reduced if not p.name.startswith(TEMP_PREFIX) or _mtime(p) < young]
+            drawing = [p for p in self.pages.temp_files() if _mtime(p) < young]
+        else:
+            gone = dropped - live
+            doomed_files = [f for d in gone for f in self.pages.stored_files(d)]
+            reduced = [p for d in gone for p in (self.directory / REDUCED_DIRNAME / d[:2]).glob(f"{d}-*")]
+            drawing = []
+        removed = 0
         for path in doomed_files + drawing + reduced:
-            if _mtime(path) < cutoff or grace_seconds <= 0:
+            if grace_seconds <= 0 or _mtime(path) < cutoff:
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1

@@ -454,3 +454,30 @@ def test_watch_command_rejects_bad_arguments(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["watch", str(tmp_path), "--debounce", "-1"]) == 2
     assert "--debounce" in capsys.readouterr().err
+
+
+def test_updates_remove_the_pages_they_drop_without_listing_the_page_folder(stdlib_copy, tmp_path):
+    from codectx.rescan import SourceCache
+
+    repo = stdlib_copy("json")
+    store_dir = tmp_path / "store"
+    sources = SourceCache()
+    orphan = store_dir / "pages" / "cd" / ("cd" + "0" * 62 + ".png")
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"left by a killed run")
+    first = index_repository(repo, store_dir=store_dir, workers=1, sources=sources)
+    assert not orphan.exists()  # the first update sweeps
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left by a killed run")
+    with Store.open(store_dir, create=False) as store:
+        first_pages = {p.blob for p in store.module_pages(first.generation, "json")}
+    for round_ in range(4):  # the first generation falls out of the kept ones
+        (repo / "json" / "tool.py").write_text(f"ROUND = {round_}\n")
+        sources.invalidate(["json/tool.py"])
+        index_repository(repo, store_dir=store_dir, workers=1, sources=sources)
+    with Store.open(store_dir, create=False) as store:
+        live = {b for (b,) in store.db.execute("SELECT blob FROM pages")}
+        for blob in first_pages - live:
+            assert not any(path.exists() for path in store.pages.stored_files(blob))
+        assert first_pages - live
+    assert orphan.exists()  # no sweep after the first update
