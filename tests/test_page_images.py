@@ -22,8 +22,10 @@ def pages():
 
 
 def test_cells_round_trip_to_the_same_png(pages):
+    ascii_only = layout_pages([FileLines("a.py", highlight("x = 1\n" * 50, "python"))], SETTINGS)
+    astral = layout_pages([FileLines("e.py", highlight("s = '\U0001f600'\n", "python"))], SETTINGS)
     assert len(pages) > 1
-    for page in pages:
+    for page in [*pages, *ascii_only, *astral]:
         restored, settings = decode_cells(encode_cells(page, SETTINGS))
         assert settings == SETTINGS
         assert rasterize(restored, settings) == rasterize(page, SETTINGS)
