@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from codectx.history import Changes, FileChange, Hunk, changes_since
+from codectx.history import Changes, FileChange, Hunk
 from codectx.pack import FileRange, Pack, PackBasis, PackItem, build_pack
 from codectx.scan import IgnoreRules, printable_path
 from codectx.store import FileRow, Store
@@ -177,24 +177,6 @@ def _assemble(head: str, blocks: Sequence[_Block], kept: int) -> tuple[str, tupl
     return text, ranges
 
 
-def pack_since(
-    store: Store,
-    root: Path,
-    target: str,
-    budget: int,
-    since: str,
-    generation: int,
-    query: str | None = None,
-    basis: PackBasis | None = None,
-    weights: Mapping[str, float] | None = None,
-    recency: Mapping[str, float] | None = None,
-) -> Pack:
-    """The hunks changed since `since` as exact text first, then the rest of the budget packed as build_pack
-    does (relevance, nudged by recency). HistoryError when git cannot answer for `since`."""
-    changes = changes_since(root, since)
-    return pack_changes(store, root, target, budget, changes, generation, query, basis, weights, recency)
-
-
 def pack_changes(
     store: Store,
     root: Path,
@@ -207,7 +189,8 @@ def pack_changes(
     weights: Mapping[str, float] | None = None,
     recency: Mapping[str, float] | None = None,
 ) -> Pack:
-    """pack_since for changes already read."""
+    """The changed hunks as exact text first, then the rest of the budget packed as build_pack does
+    (relevance, nudged by recency)."""
     item = changes_item(store, generation, root, changes, budget)
     spent = item.tokens if item else 0
     rest = build_pack(

@@ -7,9 +7,7 @@ import fcntl
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import sysconfig
 import time
 from collections.abc import Iterator
@@ -19,13 +17,13 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent, TextContent
+from serve_process import SERVE, http_serve
 
 from codectx.indexer import index_repository
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 INSPECTOR_VERSION = "2.12.0"
 INSPECTOR_DIR = Path(os.environ.get("CODECTX_INSPECTOR_DIR", f"/tmp/codectx-mcp-inspector-{INSPECTOR_VERSION}"))
-SERVE = [sys.executable, "-m", "codectx", "serve"]
 pytestmark = pytest.mark.anyio
 
 
@@ -37,32 +35,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def http_server(repo: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*SERVE, str(repo), "--http", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()[1].decode()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    assert b"streamable HTTP on" in stderr
+    stderr: list[bytes] = []
+    with http_serve(repo, stderr=stderr) as (url, _process):
+        yield url
+    assert b"streamable HTTP on" in stderr[0]
 
 
 async def test_stdio_subprocess_serves_tools(repo: Path) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from serve_process import free_port
 
 from codectx.cli import build_parser, main
 from codectx.model.targets import TARGETS
@@ -65,12 +66,6 @@ def small_repository(root: Path) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def arguments(command: str, repo: Path, scratch: Path, port: int) -> list[str]:

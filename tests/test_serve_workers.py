@@ -5,33 +5,23 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import sysconfig
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
+from serve_process import SERVE, free_port, http_serve
 
 from codectx.indexer import index_repository
 from codectx.mcp_server.processes import GenerationFollower
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-SERVE = [sys.executable, "-m", "codectx", "serve"]
 GENERATION = re.compile(r"\bgeneration (\d+)\b")
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def children(pid: int) -> list[int]:
@@ -55,25 +45,6 @@ def wait_until(condition: object, what: str, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
-
-
-@contextmanager
-def http_serve(repo: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    process = subprocess.Popen([*SERVE, str(repo), "--http", "--port", str(port), *options], stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()[1].decode()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp", process
-    finally:
-        process.terminate()
-        process.communicate(timeout=60)
 
 
 def text_of(result: CallToolResult) -> str:
