@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from codectx.catalog import generation_ids, outlines
+from codectx.jsonfiles import read_json, write_json
 from codectx.mcp_server.output import MIN_MAX_TOKENS
 from codectx.model.targets import DEFAULT_TARGET, TARGETS, get_target
 from codectx.readbench import KIND_RANK, clean_value, keep_score, literals
@@ -296,7 +297,7 @@ def write_questions(questions: Sequence[Question], out: Path, target: str, seed:
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     key = {"format": FORMAT, "target": target, "seed": seed, "questions": [q.as_json() for q in questions]}
-    out.write_text(json.dumps(key, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(out, key)
     reader = out.parent / READER_QUESTIONS
     _write_reader_questions(questions, reader)
     return reader
@@ -305,17 +306,12 @@ def write_questions(questions: Sequence[Question], out: Path, target: str, seed:
 def _write_reader_questions(questions: Sequence[Question], path: Path) -> None:
     data = {"format": FORMAT, "answer_format": "answers.json: {question id: answer string}",
             "questions": [q.for_reader() for q in questions]}  # fmt: skip
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, data)
 
 
 def load_key(path: Path) -> list[Question]:
     """The questions and answers of a key written by `questions`; QAError when it is not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise QAError(f"{path} does not exist: write it with `questions ROOT --out {path}`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise QAError(f"{path} cannot be read as JSON: {error}") from None
+    data = read_json(path, QAError, f"write it with `questions ROOT --out {path}`")
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("questions"), list):
         raise QAError(f"{path} is not a question key written by `questions` (format {FORMAT})")
     questions: list[Question] = []

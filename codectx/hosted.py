@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from codectx.jsonfiles import read_json, write_json
+
 if TYPE_CHECKING:
     import anthropic
     import openai
@@ -351,12 +353,7 @@ class TaskSet:
 def load_tasks(tasks_dir: Path) -> TaskSet:
     """Read and check TASKS_DIR/tasks.json: version 1, unique ids, PNG images inside the folder."""
     manifest = tasks_dir / "tasks.json"
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HostedError(f"{manifest} does not exist: pass a folder that holds tasks.json") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HostedError(f"{manifest} is not readable JSON: {_one_line(error)}") from None
+    data = read_json(manifest, HostedError, "pass a folder that holds tasks.json")
     if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("tasks"), list):
         raise HostedError(f"{manifest} is not a version 1 task list (expected 'version': 1 and a 'tasks' list)")
     root = tasks_dir.resolve()
@@ -436,13 +433,6 @@ class AnswerRun:
             "totals": {"calls": len(self.calls), "answers": len(self.answers), "input_tokens": self.input_tokens,
                        "output_tokens": self.output_tokens},
         }  # fmt: skip
-
-
-def _write_json(path: Path, data: object) -> None:
-    """Write atomically: an interrupted run leaves the previous complete file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def reader_name(reader: HostedReader) -> str:
@@ -537,8 +527,8 @@ def answer_tasks(
 
     def save(record_answers: dict[str, str]) -> None:
         run.answers.update(record_answers)
-        _write_json(out / "answers.json", run.answers)
-        _write_json(out / "usage.json", run.usage_json())
+        write_json(out / "answers.json", run.answers)
+        write_json(out / "usage.json", run.usage_json())
         if on_call is not None:
             on_call(run.calls[-1])
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from codectx.fidelity import Score, edit_distance, normalise
+from codectx.jsonfiles import read_json, write_json
 from codectx.model.targets import DEFAULT_TARGET, TARGETS
 from codectx.pack import capped_glossary, pack_basis
 from codectx.render.layout import LayoutSettings, read_line_map
@@ -589,10 +590,8 @@ def _write(
     instructions = INSTRUCTIONS + (GLOSSARY_NOTE if glossaries is not None else "")
     manifest = header | {"instructions": instructions, "tasks": tasks}
     key = header | {"generation": generation, "pages": key_pages, "tasks": key_tasks}
-    (out / TASKS_DIR / TASKS_FILE).write_text(
-        json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (out / KEY_FILE).write_text(json.dumps(key, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(out / TASKS_DIR / TASKS_FILE, manifest)
+    write_json(out / KEY_FILE, key)
     by_kind = {kind: sum(1 for t in tasks if t["kind"] == kind) for kind in TASK_KINDS}
     return ExportSummary(out, target, generation, len(chosen), len(tasks), by_kind)
 
@@ -677,14 +676,7 @@ class ScoreReport:
 
 
 def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchmarkError(
-            f"{path} does not exist: pass the folder that `codectx readbench export` wrote ({what})"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BenchmarkError(f"{path} is not readable JSON: {error}") from None
+    return read_json(path, BenchmarkError, f"pass the folder that `codectx readbench export` wrote ({what})")
 
 
 def load_key(benchmark: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -962,7 +954,7 @@ def run_score(args: argparse.Namespace) -> int:
 def keep_score(answers_dir: Path, data: dict[str, Any], as_json: bool) -> None:
     """Write the score beside the answers it scores (they are benchmark data together); print it as JSON."""
     if answers_dir.is_dir():
-        (answers_dir / SCORE_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(answers_dir / SCORE_FILE, data)
     if as_json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
 
