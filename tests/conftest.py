@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from trees import write_files
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
@@ -35,16 +36,7 @@ def make_repo(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
     """Create a repository from {relative path: text or bytes}."""
 
     def make(files: dict[str, str | bytes]) -> Path:
-        repo = tmp_path / "repo"
-        repo.mkdir(exist_ok=True)
-        for rel, content in files.items():
-            path = repo / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content)
-        return repo
+        return write_files(tmp_path / "repo", files)
 
     return make
 

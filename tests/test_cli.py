@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from trees import write_files
 
 from codectx.cli import main
 from codectx.indexer import index_repository
@@ -29,14 +30,7 @@ def write_repo(repo: Path) -> Path:
         "blob.dat": b"\x00\x01binary",
         "README.txt": "a tiny readme\n",
     }
-    for rel, content in files.items():
-        path = repo / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return repo
+    return write_files(repo, files)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from outline_check import check_outline
 
 from codectx.grammars import GRAMMAR_BY_LANGUAGE, GRAMMARS, LANGUAGE_NAMES, SPECS
-from codectx.languages import detect_language
 from codectx.structure import outline, outline_coverage
 
 ROOT = Path(__file__).parent.parent
@@ -336,17 +336,7 @@ EXPECTED: dict[str, tuple[str, list[tuple[str, str, int, int, str | None]], list
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_outline_of_each_language(name: str) -> None:
-    grammar, definitions, imports = EXPECTED[name]
-    text = (FIXTURES / name).read_text()
-    shape = outline(name, detect_language(name, text) or "text", text)
-    assert shape is not None, f"{name} has no outline"
-    assert shape.grammar == grammar
-    found = [
-        (s.kind, s.name, s.start_line, s.end_line, shape.symbols[s.parent].name if s.parent >= 0 else None)
-        for s in shape.symbols
-    ]
-    assert found == definitions
-    assert [i.target for i in shape.imports] == imports
+    check_outline(FIXTURES / name, *EXPECTED[name])
 
 
 def test_every_fixture_is_checked_and_every_grammar_has_one() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from outline_check import check_outline
 
 from codectx.languages import detect_language
 from codectx.structure import Outline, grammar_for, outline
@@ -169,15 +170,7 @@ def outline_of(name: str) -> Outline:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_outline_definitions_and_imports(name: str) -> None:
-    grammar, definitions, imports = EXPECTED[name]
-    shape = outline_of(name)
-    assert shape.grammar == grammar
-    found = [
-        (s.kind, s.name, s.start_line, s.end_line, shape.symbols[s.parent].name if s.parent >= 0 else None)
-        for s in shape.symbols
-    ]
-    assert found == definitions
-    assert [i.target for i in shape.imports] == imports
+    check_outline(FIXTURES / name, *EXPECTED[name])
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
