@@ -740,20 +740,20 @@ def parser() -> argparse.ArgumentParser:
     indexed(questions)
     questions.set_defaults(handler=run_questions)
 
+    def exported(command: argparse.ArgumentParser) -> None:
+        command.add_argument("root", metavar="ROOT")
+        command.add_argument("--budget", type=int, required=True, metavar="N")
+        command.add_argument("--questions", required=True, metavar="QFILE", help="the key written by `questions`")
+        command.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+
     pack = commands.add_parser("export-pack", help="what load_context(budget, target) sends, as a reader's folder")
-    pack.add_argument("root", metavar="ROOT")
-    pack.add_argument("--budget", type=int, required=True, metavar="N")
-    pack.add_argument("--questions", required=True, metavar="QFILE", help="the key written by `questions`")
-    pack.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    exported(pack)
     pack.add_argument("--max-tokens", type=int, metavar="M", help="the server's size cap per result (default: its own)")
     indexed(pack)
     pack.set_defaults(handler=run_export_pack)
 
     text = commands.add_parser("export-text", help="the same budget of plain numbered source text")
-    text.add_argument("root", metavar="ROOT")
-    text.add_argument("--budget", type=int, required=True, metavar="N")
-    text.add_argument("--questions", required=True, metavar="QFILE", help="the key written by `questions`")
-    text.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    exported(text)
     text.set_defaults(handler=run_export_text)
 
     scoring = commands.add_parser("score", help="score ANSWERS_DIR/answers.json against the key")
