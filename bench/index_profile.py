@@ -30,7 +30,6 @@ from typing import Any
 import codectx.catalog
 import codectx.indexer
 import codectx.scan
-from codectx.page_images import PageImages
 from codectx.store import Store
 
 DEFAULT_TREE = Path("/tmp/codectx-stdlib-sample")
@@ -41,13 +40,11 @@ TIMED: list[tuple[str, Any, str]] = [
     ("language detection", codectx.scan, "detect_language"),
     ("secret scan", codectx.scan, "find_secrets"),
     ("render", codectx.indexer, "render_and_analyse"),
-    ("highlight (parse + inks)", codectx.indexer.HighlightCache, "highlight_parsed"),
     ("analyse", codectx.indexer, "analyse"),
-    ("outline, symbols, imports", codectx.catalog, "outline"),
+    ("outline (parse, symbols, imports)", codectx.catalog, "outline"),
     ("glossary candidates", codectx.catalog, "exact_candidates"),
     ("full-text lines: split", codectx.catalog, "indexed_lines"),
     ("full-text lines: SQLite FTS5", codectx.indexer, "store_analyses"),
-    ("page cells (compress + write)", PageImages, "keep"),
     ("token counts (tiktoken)", codectx.indexer, "count_tokens_batch"),
     ("reference graph", codectx.indexer, "_reference_graph"),
     ("publish (SQLite rows, sources)", Store, "publish"),
@@ -57,8 +54,10 @@ TIMED: list[tuple[str, Any, str]] = [
 # Shown without the stages they call.
 EXCLUSIVE = {
     "read, decode, classify": ("load", ["language detection", "secret scan"]),
-    "catalog entry, rest": ("analyse", ["outline, symbols, imports", "glossary candidates", "full-text lines: split"]),
-    "layout + line maps": ("render", ["highlight (parse + inks)", "analyse", "page cells (compress + write)"]),
+    "catalog entry, rest": (
+        "analyse", ["outline (parse, symbols, imports)", "glossary candidates", "full-text lines: split"]
+    ),
+    "page plans (line maps, keys)": ("render", ["analyse"]),
     "other (walk, grouping, bookkeeping)": (
         "index",
         ["load", "render", "full-text lines: SQLite FTS5", "token counts (tiktoken)", "reference graph",
@@ -66,9 +65,9 @@ EXCLUSIVE = {
     ),
 }  # fmt: skip
 ORDER = [
-    "read, decode, classify", "language detection", "secret scan", "highlight (parse + inks)",
-    "outline, symbols, imports", "glossary candidates", "full-text lines: split", "full-text lines: SQLite FTS5",
-    "catalog entry, rest", "token counts (tiktoken)", "layout + line maps", "page cells (compress + write)",
+    "read, decode, classify", "language detection", "secret scan", "outline (parse, symbols, imports)",
+    "glossary candidates", "full-text lines: split", "full-text lines: SQLite FTS5", "catalog entry, rest",
+    "token counts (tiktoken)", "page plans (line maps, keys)",
     "reference graph", "publish (SQLite rows, sources)", "collect garbage", "other (walk, grouping, bookkeeping)",
 ]  # fmt: skip
 
@@ -144,7 +143,7 @@ def main() -> None:
     print(f"{'stage':40} {'seconds':>8} {'share':>6}")
     for name in ORDER:
         print(f"{name:40} {stages[name]:8.2f} {stages[name] / total:6.1%}")
-    print(f"{'PNG of every page, on first request':40} {drawing:8.2f}   (not part of the index)")
+    print(f"{'PNG of every page (highlight, draw), on first request':40} {drawing:8.2f}   (not part of the index)")
     if args.json:
         report = {
             "tree": str(args.tree), "files": files, "pages": pages, "megabytes": round(megabytes, 2),

@@ -12,13 +12,11 @@ import hashlib
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from codectx.catalog import (
     CatalogUpdate,
@@ -33,12 +31,10 @@ from codectx.catalog import (
 from codectx.classes import classify
 from codectx.graph import LinkGraph, edges_key, reference_edges
 from codectx.modules import Module, group_modules
-from codectx.page_images import PageImages
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
 from codectx.render import RENDERER_VERSION
-from codectx.render.highlight import StyledLine, highlight_parsed
-from codectx.render.layout import FileLines, LayoutSettings, PageLayout, layout_pages
+from codectx.render.layout import LayoutSettings, PlainFile, plan_pages
 from codectx.rescan import SourceCache
 from codectx.scan import Skipped, SourceFile, scan
 from codectx.secrets import RULES_VERSION as SECRETS_RULES
@@ -46,17 +42,13 @@ from codectx.secrets import SecretSpan
 from codectx.store import EdgeRow, FileRow, ModuleRow, PageRow, Store, default_store_dir
 from codectx.tokens import count_tokens_batch
 
-if TYPE_CHECKING:
-    import tree_sitter
-
 
 @dataclass(frozen=True, slots=True)
 class RenderJob:
     module: str
-    files: tuple[tuple[str, str, str], ...]  # (path, language, text)
+    files: tuple[tuple[str, str, str], ...]  # (path, language, text as drawn)
     settings: LayoutSettings
     page_tokens: int
-    pages_dir: str
     analyse: tuple[tuple[str, str], ...] = ()  # (path, sha256) of the files to catalog too (codectx.catalog)
 
 
@@ -101,78 +93,43 @@ def module_fingerprint(module: Module, profile: Profile) -> str:
     return digest.hexdigest()
 
 
-def layout_key(page: PageLayout, settings: LayoutSettings) -> str:
-    """Everything rasterize reads: pages with equal keys have byte-identical PNGs."""
-    digest = hashlib.sha256(f"{RENDERER_VERSION}\n{settings.key()}\n{page.width}x{page.height}\n".encode())
-    digest.update(page.codepoints.tobytes())
-    digest.update(page.inks.tobytes())
+def page_key(line_map: str, paths: list[str], settings: LayoutSettings, contents: Mapping[str, str]) -> str:
+    """Everything a page's pixels follow from: its line map, its settings and the exact text of every
+    file it shows (`paths`; `contents`: path -> language and digest of the text drawn). Equal keys,
+    equal PNGs."""
+    digest = hashlib.sha256(f"{RENDERER_VERSION}\n{settings.key()}\n".encode())
+    digest.update(line_map.encode())
+    for path in paths:
+        digest.update(f"\n{path}\0{contents[path]}".encode())
     return digest.hexdigest()
 
 
-class HighlightCache:
-    """The highlighted lines of recently rendered texts, least recently used dropped first.
-
-    A long-running indexer (the watcher) re-renders a module when one of its files changes; this
-    keeps the other files from being highlighted again. Keyed by the text object's value.
-    """
-
-    def __init__(self, limit_chars: int) -> None:
-        self.limit_chars = limit_chars
-        self._entries: OrderedDict[tuple[str, str], list[StyledLine]] = OrderedDict()
-        self._chars = 0
-        self._lock = threading.Lock()
-
-    def highlight_parsed(self, text: str, language: str) -> tuple[list[StyledLine], tree_sitter.Tree | None]:
-        """The lines, and the syntax tree when this call parsed the text (not when the lines were cached)."""
-        key = (language, text)
-        with self._lock:
-            lines = self._entries.get(key)
-            if lines is not None:
-                self._entries.move_to_end(key)
-                return lines, None
-        lines, tree = highlight_parsed(text.removesuffix("\n"), language)
-        with self._lock:
-            self._entries[key] = lines
-            self._chars += len(text)
-            while self._chars > self.limit_chars and len(self._entries) > 1:
-                (_, dropped), _ = self._entries.popitem(last=False)
-                self._chars -= len(dropped)
-        return lines, tree
-
-
-HIGHLIGHTS = HighlightCache(limit_chars=8_000_000)
-
-
 def render_module(job: RenderJob) -> list[PageRow]:
-    """Highlight and lay out one module; each page's cells go to the page store, which draws its PNG
-    when the page is first asked for. A page whose cells did not change keeps its stored files."""
+    """Lay out one module's pages: their line maps and what drawing each takes. No pixel is drawn here:
+    the store draws a page's PNG when it is first asked for (codectx.page_images)."""
     return render_and_analyse(job)[0]
 
 
 def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis]]:
-    """render_module, plus the catalog entries of job.analyse, which reuse the highlighter's parse."""
-    images = PageImages(Path(job.pages_dir))
+    """render_module, plus the catalog entries of job.analyse."""
     to_analyse = dict(job.analyse)
-    files: list[FileLines] = []
-    analyses: list[FileAnalysis] = []
-    for path, language, text in job.files:
-        lines, tree = HIGHLIGHTS.highlight_parsed(text, language)
-        files.append(FileLines(path, lines))
-        if path in to_analyse:
-            analyses.append(analyse(path, language, to_analyse[path], text, tree))
+    analyses = [
+        analyse(path, language, to_analyse[path], text) for path, language, text in job.files if path in to_analyse
+    ]
+    plain = [PlainFile(path, text.removesuffix("\n").split("\n")) for path, _, text in job.files]
+    contents = {
+        path: f"{language}\0{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
+        for path, language, text in job.files
+    }
     rows: list[PageRow] = []
-    for number, page in enumerate(layout_pages(files, job.settings)):
-        key = layout_key(page, job.settings)
-        images.keep(key, page, job.settings)
-        ranges = page.line_ranges()
-        first = ranges[0] if ranges else (page.spans[0].path, page.spans[0].line, page.spans[0].line)
-        last = ranges[-1] if ranges else first
+    for number, plan in enumerate(plan_pages(plain, job.settings)):
+        (first_path, first_line), (last_path, last_line) = plan.code_bounds()
+        line_map = plan.stored_line_map()
         rows.append(
             PageRow(
-                module=job.module, page_no=number, blob=key, width=page.width, height=page.height,
-                vision_tokens=job.page_tokens, first_path=first[0], first_line=first[1],
-                last_path=last[0], last_line=last[2],
-                line_map=page.stored_line_map(), layout_key=key,
+                module=job.module, page_no=number, blob=page_key(line_map, plan.paths, job.settings, contents),
+                width=plan.width, height=plan.height, vision_tokens=job.page_tokens, first_path=first_path,
+                first_line=first_line, last_path=last_path, last_line=last_line, line_map=line_map,
             )
         )  # fmt: skip
     return rows, analyses
@@ -227,13 +184,13 @@ def _render_all(
         analysed(done[1])
         reporter.advance()
 
-    if pool is None or len(jobs) <= 1 or sum(len(t) for j in jobs for _, _, t in j.files) < PARALLEL_RENDER_CHARS:
+    if pool is None or len(jobs) <= 1 or sum(len(t) for j in jobs for *_, t in j.files) < PARALLEL_RENDER_CHARS:
         meanwhile()
         for job in jobs:
             collect(job.module, render_and_analyse(job))
         return results
     # Largest modules first keeps both workers busy until the end.
-    ordered = sorted(jobs, key=lambda j: -sum(len(t) for _, _, t in j.files))
+    ordered = sorted(jobs, key=lambda j: -sum(len(t) for *_, t in j.files))
     futures = {pool().submit(render_and_analyse, job): job.module for job in ordered}
     meanwhile()
     for future in as_completed(futures):
@@ -375,7 +332,6 @@ def index_repository(
                         tuple((f.path, f.language, f.text) for f in module.files),
                         profile.layout,
                         profile.page_tokens,
-                        str(store.pages.directory),
                         tuple((f.path, to_catalog[f.path]) for f in module.files if f.path in to_catalog),
                     )
                 )

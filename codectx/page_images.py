@@ -1,60 +1,104 @@
-"""Page images: PNGs named by their page key, drawn from stored cells the first time one is asked for.
+"""Page images: PNGs named by their page key, drawn the first time one is asked for.
 
-The indexer lays every page out (line map and token cost need it) and keeps only its cells
-(render.cells); drawing and deflating the pixels waits until a reader, a pack or an export needs
-that page. The key is the page's layout key, a digest of its cells and settings, so equal pages
-share one file and a page drawn once is never drawn again.
+An index keeps each page's line map and the names of the files it shows (codectx.indexer); the
+pixels follow from those and the files' texts, so highlighting, drawing and deflating wait until a
+reader, a pack or an export needs that page, and most pages of a large repository never are.
+The key is a digest of everything the pixels follow from, so equal pages share one file and a
+page drawn once is never drawn again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from codectx.blobs import BlobStore, write_atomically
-from codectx.render.cells import decode_cells, encode_cells
-from codectx.render.layout import LayoutSettings, PageLayout
+from codectx.render.highlight import StyledLine, highlight
+from codectx.render.layout import FileLines, LayoutSettings, PagePlan, draw_page
 from codectx.render.raster import rasterize
 
 
+@dataclass(frozen=True, slots=True)
+class PageSource:
+    """What drawing one page takes."""
+
+    line_map: str  # as stored (render.layout.PagePlan.stored_line_map)
+    settings: LayoutSettings
+    files: Mapping[str, tuple[str, str]]  # path -> (language, text as drawn), for every file the page shows
+
+
+class HighlightCache:
+    """The highlighted lines of recently drawn texts, least recently used dropped first: the pages of
+    one file are usually asked for together, and each needs the whole file highlighted."""
+
+    def __init__(self, limit_chars: int) -> None:
+        self.limit_chars = limit_chars
+        self._entries: OrderedDict[tuple[str, str], list[StyledLine]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def highlight(self, text: str, language: str) -> list[StyledLine]:
+        key = (language, text)
+        with self._lock:
+            lines = self._entries.get(key)
+            if lines is not None:
+                self._entries.move_to_end(key)
+                return lines
+        lines = highlight(text.removesuffix("\n"), language)
+        with self._lock:
+            self._entries[key] = lines
+            self._chars += len(text)
+            while self._chars > self.limit_chars and len(self._entries) > 1:
+                (_, dropped), _ = self._entries.popitem(last=False)
+                self._chars -= len(dropped)
+        return lines
+
+
+HIGHLIGHTS = HighlightCache(limit_chars=4_000_000)
+
+
+def draw(source: PageSource) -> bytes:
+    """The PNG of a page."""
+    plan = PagePlan.from_stored(source.line_map, source.settings)
+    files = {
+        path: FileLines(path, HIGHLIGHTS.highlight(text, language)) for path, (language, text) in source.files.items()
+    }
+    return rasterize(draw_page(plan, files, source.settings), source.settings)
+
+
 class PageImages:
-    def __init__(self, directory: Path) -> None:
+    """The PNGs of an index's pages. `source_of(key)` tells what drawing page `key` takes (None when
+    the index holds no such page)."""
+
+    def __init__(self, directory: Path, source_of: Callable[[str], PageSource | None]) -> None:
         self.directory = directory
         self._png = BlobStore(directory, ".png")
-        self._cells = BlobStore(directory, ".cells")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PageImages) and other.directory == self.directory
-
-    def __hash__(self) -> int:
-        return hash(self.directory)
-
-    def keep(self, key: str, page: PageLayout, settings: LayoutSettings) -> None:
-        """Store what drawing `page` needs, unless the page is stored already."""
-        if not self._png.exists(key):
-            self._cells.put(key, encode_cells(page, settings))
-
-    def exists(self, key: str) -> bool:
-        return self._png.exists(key) or self._cells.exists(key)
+        self._source_of = source_of
 
     def path_for(self, key: str) -> Path:
-        """The PNG of page `key`, drawn now if this is its first request. OSError when neither is stored."""
+        """The PNG of page `key`, drawn now if this is its first request. OSError when the index holds no
+        such page."""
         png = self._png.path_for(key)
         if not png.exists():
-            page, settings = decode_cells(self._cells.path_for(key).read_bytes())
+            source = self._source_of(key)
+            if source is None:
+                raise FileNotFoundError(f"page {key} is not in the index: run `codectx index` again")
             # Several readers may draw the same page at once: each renames a whole file into place.
-            write_atomically(png, rasterize(page, settings))
+            write_atomically(png, draw(source))
         return png
 
     def get(self, key: str) -> bytes:
         return self.path_for(key).read_bytes()
 
     def all_digests(self) -> Iterator[str]:
-        yield from {*self._png.all_digests(), *self._cells.all_digests()}
+        yield from self._png.all_digests()
 
     def stored_files(self, key: str) -> list[Path]:
         """Every file kept for page `key` (to delete it), without drawing anything."""
-        return [self._png.path_for(key), self._cells.path_for(key)]
+        return [self._png.path_for(key)]
 
     def temp_files(self) -> Iterator[Path]:
-        yield from self._png.temp_files()  # both kinds share one folder, so this lists every temp file
+        yield from self._png.temp_files()

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from codectx.blobs import TEMP_PREFIX, write_atomically
-from codectx.page_images import PageImages
+from codectx.page_images import PageImages, PageSource
+from codectx.render.layout import LayoutSettings
 from codectx.secrets import SecretSpan
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 STORE_DIRNAME = ".codectx"
 KEEP_GENERATIONS = 3
 BLOB_GRACE_SECONDS = 600.0
@@ -63,9 +64,10 @@ CREATE TABLE IF NOT EXISTS pages (
     fingerprint TEXT NOT NULL, page_no INTEGER NOT NULL, blob TEXT NOT NULL,
     width INTEGER NOT NULL, height INTEGER NOT NULL, vision_tokens INTEGER NOT NULL,
     first_path TEXT NOT NULL, first_line INTEGER NOT NULL, last_path TEXT NOT NULL, last_line INTEGER NOT NULL,
-    line_map TEXT NOT NULL, layout_key TEXT NOT NULL,
+    line_map TEXT NOT NULL,
     PRIMARY KEY (fingerprint, page_no)
 );
+CREATE INDEX IF NOT EXISTS pages_blob ON pages (blob);
 CREATE TABLE IF NOT EXISTS sources (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
 -- Every detected span, masked or allowed; digest is the value's SHA-256, never the value itself.
 CREATE TABLE IF NOT EXISTS secrets (
@@ -137,8 +139,7 @@ class PageRow:
     first_line: int
     last_path: str
     last_line: int
-    line_map: str  # JSON, see render.layout.PageLayout.stored_line_map and read_line_map
-    layout_key: str = ""  # hash of the page's cells and settings: equal keys rasterize to the same blob
+    line_map: str  # JSON, see render.layout.PagePlan.stored_line_map and read_line_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,8 @@ class Store:
     def __init__(self, directory: Path, connection: sqlite3.Connection) -> None:
         self.directory = directory
         self.db = connection
-        self.pages = PageImages(directory / "pages")
+        self.pages = PageImages(directory / "pages", self.page_source)
+        self._closed = False
 
     @classmethod
     def open(cls, directory: Path, create: bool = True) -> Store:
@@ -232,6 +234,7 @@ class Store:
         return cls(directory, connection)
 
     def close(self) -> None:
+        self._closed = True
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -291,7 +294,7 @@ class Store:
     def module_pages(self, generation: int, module: str) -> list[PageRow]:
         rows = self.db.execute(
             "SELECT m.name, p.page_no, p.blob, p.width, p.height, p.vision_tokens, p.first_path, p.first_line, "
-            "p.last_path, p.last_line, p.line_map, p.layout_key FROM modules m JOIN pages p ON p.fingerprint = "
+            "p.last_path, p.last_line, p.line_map FROM modules m JOIN pages p ON p.fingerprint = "
             "m.fingerprint WHERE m.generation = ? AND m.name = ? ORDER BY p.page_no",
             (generation, module),
         )
@@ -306,13 +309,36 @@ class Store:
         """
         rows = self.db.execute(
             "SELECT '', page_no, blob, width, height, vision_tokens, first_path, first_line, last_path, last_line, "
-            "'', layout_key FROM pages WHERE fingerprint = ? ORDER BY page_no",
+            "'' FROM pages WHERE fingerprint = ? ORDER BY page_no",
             (fingerprint,),
         )
-        pages = [PageRow(*row) for row in rows]
-        if not pages or not all(self.pages.exists(p.blob) for p in pages):
+        return [PageRow(*row) for row in rows] or None
+
+    def page_source(self, blob: str) -> PageSource | None:
+        """What drawing page `blob` takes, or None when no kept generation has that page. Packs draw their
+        pages when they are written, which may be after this store is closed: then a connection of its own."""
+        if self._closed:
+            with contextlib.closing(Store.open(self.directory, create=False)) as store:
+                return store.page_source(blob)
+        # Any generation with the page's module shows the same files at the same contents (its fingerprint).
+        row = self.db.execute(
+            "SELECT p.line_map, g.id, g.settings FROM pages p JOIN modules m ON m.fingerprint = p.fingerprint "
+            "JOIN generations g ON g.id = m.generation WHERE p.blob = ? LIMIT 1",
+            (blob,),
+        ).fetchone()
+        if row is None:
             return None
-        return pages
+        line_map, generation, settings = row
+        paths = json.loads(line_map)["paths"]
+        shown = self.db.execute(
+            f"SELECT path, language, sha256 FROM files WHERE generation = ? AND path IN ({','.join('?' * len(paths))})",
+            (generation, *paths),
+        ).fetchall()
+        texts = self.source_texts(sha256 for *_, sha256 in shown)
+        if len(shown) < len(paths) or any(sha256 not in texts for *_, sha256 in shown):
+            return None
+        files = {path: (language, texts[sha256]) for path, language, sha256 in shown}
+        return PageSource(line_map, LayoutSettings(**json.loads(settings)["layout"]), {p: files[p] for p in paths})
 
     def known_token_counts(self, digests: list[str]) -> dict[str, int]:
         return dict(rows_in(self.db, "SELECT sha256, text_tokens FROM files WHERE sha256 IN ({marks})", digests))
@@ -478,10 +504,10 @@ class Store:
                 if db.execute("SELECT 1 FROM pages WHERE fingerprint = ? LIMIT 1", (f,)).fetchone()
             }  # fmt: skip
             db.executemany(
-                "INSERT OR IGNORE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (fingerprint_of[p.module], p.page_no, p.blob, p.width, p.height, p.vision_tokens,
-                     p.first_path, p.first_line, p.last_path, p.last_line, p.line_map, p.layout_key)
+                     p.first_path, p.first_line, p.last_path, p.last_line, p.line_map)
                     for p in pages if fingerprint_of[p.module] not in stored
                 ],
             )  # fmt: skip

@@ -7,7 +7,7 @@ path and line it shows (and which wrapped part), so a reader can always go from 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -114,19 +114,6 @@ class PageLayout:
     inks: np.ndarray  # (rows, total_chars) uint8
     spans: list[RowSpan] = field(default_factory=list)
 
-    def line_ranges(self) -> list[tuple[str, int, int]]:
-        """(path, first line, last line) for each file shown, in page order."""
-        ranges: list[tuple[str, int, int]] = []
-        for span in self.spans:
-            if span.kind != "code":
-                continue
-            if ranges and ranges[-1][0] == span.path:
-                path, first, _ = ranges[-1]
-                ranges[-1] = (path, first, span.line)
-            else:
-                ranges.append((span.path, span.line, span.line))
-        return ranges
-
     def line_map_json(self) -> dict[str, Any]:
         """The line map as readers get it: every row with its path, line, part and pixel box."""
         return {
@@ -136,22 +123,58 @@ class PageLayout:
             "rows": [span.as_json() for span in self.spans],
         }
 
+
+@dataclass(slots=True)
+class PagePlan:
+    """Where every row of a page goes, without its cells: all an index needs (its line map), and all
+    draw_page needs besides the files' highlighted lines.
+
+    rows: one (column, row, kind code, index into paths, line, part) per row, in page order.
+    """
+
+    width: int
+    height: int
+    grid: Grid
+    paths: list[str]
+    rows: np.ndarray  # (n, 6) int64
+
+    def code_bounds(self) -> tuple[tuple[str, int], tuple[str, int]]:
+        """(path, line) of the first and the last source line shown (of the first row when none is)."""
+        code = self.rows[self.rows[:, 2] == _KIND_CODES["code"]]
+        if not len(code):
+            code = self.rows[:1]
+        first, last = code[0], code[-1]
+        return (self.paths[first[3]], int(first[4])), (self.paths[last[3]], int(last[4]))
+
+    def spans(self) -> list[RowSpan]:
+        grid = self.grid
+        width, height = grid.column_chars * grid.cell_width, grid.cell_height
+        return [
+            RowSpan(_KINDS[kind], self.paths[path], line, part, column, row, grid.column_x(column),
+                    grid.margin + row * height, width, height)
+            for column, row, kind, path, line, part in self.rows.tolist()
+        ]  # fmt: skip
+
     def stored_line_map(self) -> str:
         """The line map as the index keeps it: each path once and no boxes, which follow from the grid
         (a fifth of line_map_json's size, which was larger than the source it maps). read_line_map
-        gives back line_map_json()."""
+        gives back the full form, PageLayout.line_map_json()."""
         grid = self.grid
-        paths: dict[str, int] = {}
-        rows = [
-            [s.column, s.row, _KIND_CODES[s.kind], paths.setdefault(s.path, len(paths)), s.line, s.part]
-            for s in self.spans
-        ]
         compact = {
             "v": 2, "width": self.width, "height": self.height, "cell": [grid.cell_width, grid.cell_height],
             "margin": grid.margin, "columns_x": [grid.column_x(c) for c in range(grid.columns)],
-            "row_width": grid.column_chars * grid.cell_width, "paths": list(paths), "rows": rows,
+            "row_width": grid.column_chars * grid.cell_width, "paths": self.paths, "rows": self.rows.tolist(),
         }  # fmt: skip
         return json.dumps(compact, separators=(",", ":"))
+
+    @classmethod
+    def from_stored(cls, stored: str, settings: LayoutSettings) -> PagePlan:
+        """The plan of a line map stored by stored_line_map (with the settings it was laid out with)."""
+        data = json.loads(stored)
+        if data.get("v") != 2:
+            raise ValueError("not a compact line map")
+        rows = np.array(data["rows"], dtype=np.int64).reshape(-1, 6)
+        return cls(data["width"], data["height"], grid_for(settings), data["paths"], rows)
 
 
 _KINDS = ("code", "header", "continuation")
@@ -167,7 +190,12 @@ def read_line_map(stored: str) -> dict[str, Any]:
     margin, columns_x, row_width, paths = data["margin"], data["columns_x"], data["row_width"], data["paths"]
     rows = [
         {
-            "kind": _KINDS[kind], "path": paths[path], "line": line, "part": part, "column": column, "row": row,
+            "kind": _KINDS[kind],
+            "path": paths[path],
+            "line": line,
+            "part": part,
+            "column": column,
+            "row": row,
             "box": [columns_x[column], margin + row * cell_height, row_width, cell_height],
         }
         for column, row, kind, path, line, part in data["rows"]
@@ -254,47 +282,155 @@ def _continuation(row: _Row, width: int) -> _Row:
     return _Row("continuation", row.path, row.line, 0, text, bytes([INK_MARK]) * width)
 
 
+def _pour(rows: Iterator[_Row], grid: Grid) -> list[list[_Row]]:
+    """The rows poured into columns, in order: one list of rows per column, across all pages."""
+    slots: list[list[_Row]] = [[]]
+    for row in rows:
+        column = slots[-1]
+        # A header alone at the foot of a column starts the next column instead.
+        if len(column) >= grid.rows or (row.kind == "header" and len(column) >= grid.rows - 1):
+            column = []
+            slots.append(column)
+            if row.kind != "header":
+                column.append(_continuation(row, grid.column_chars))
+        column.append(row)
+    return [] if slots == [[]] else slots
+
+
+def _spans(columns: Sequence[list[_Row]], grid: Grid) -> list[RowSpan]:
+    width, height = grid.column_chars * grid.cell_width, grid.cell_height
+    return [
+        RowSpan(row.kind, row.path, row.line, row.part, column_index, row_index, grid.column_x(column_index),
+                grid.margin + row_index * height, width, height)
+        for column_index, column in enumerate(columns)
+        for row_index, row in enumerate(column)
+    ]  # fmt: skip
+
+
+def _cells(columns: Sequence[list[_Row]], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    codepoints = np.full((grid.rows, grid.total_chars), 32, dtype=np.uint32)
+    inks = np.zeros((grid.rows, grid.total_chars), dtype=np.uint8)
+    for column_index, column in enumerate(columns):
+        if not column:
+            continue
+        x0 = column_index * (grid.column_chars + grid.column_gap)
+        # One conversion and one block copy per column: rows padded to the column width.
+        cells = slice(0, len(column)), slice(x0, x0 + grid.column_chars)
+        text = "".join(row.text.ljust(grid.column_chars) for row in column).encode("utf-32-le")
+        ink_bytes = b"".join(row.inks.ljust(grid.column_chars, b"\0") for row in column)
+        codepoints[cells] = np.frombuffer(text, dtype=np.uint32).reshape(len(column), -1)
+        inks[cells] = np.frombuffer(ink_bytes, dtype=np.uint8).reshape(len(column), -1)
+    return codepoints, inks
+
+
 def layout_pages(files: Sequence[FileLines], settings: LayoutSettings) -> list[PageLayout]:
     """Pour the files' rows into columns and pages, in order."""
     grid = grid_for(settings)
-    rows_per_column = grid.rows
-    slots: list[list[_Row]] = [[]]  # one list of rows per column, across all pages
-
-    for file in files:
-        for row in _file_rows(file, grid.column_chars, settings):
-            column = slots[-1]
-            # A header alone at the foot of a column starts the next column instead.
-            if len(column) >= rows_per_column or (row.kind == "header" and len(column) >= rows_per_column - 1):
-                column = []
-                slots.append(column)
-                if row.kind != "header":
-                    column.append(_continuation(row, grid.column_chars))
-            column.append(row)
-    if slots == [[]]:
-        return []
-
+    slots = _pour((row for file in files for row in _file_rows(file, grid.column_chars, settings)), grid)
     pages: list[PageLayout] = []
     for start in range(0, len(slots), grid.columns):
-        page = PageLayout(
-            width=settings.page_width,
-            height=settings.page_height,
-            grid=grid,
-            codepoints=np.full((rows_per_column, grid.total_chars), 32, dtype=np.uint32),
-            inks=np.zeros((rows_per_column, grid.total_chars), dtype=np.uint8),
+        columns = slots[start : start + grid.columns]
+        codepoints, inks = _cells(columns, grid)
+        pages.append(
+            PageLayout(settings.page_width, settings.page_height, grid, codepoints, inks, _spans(columns, grid))
         )
-        for column_index, column in enumerate(slots[start : start + grid.columns]):
-            x0 = column_index * (grid.column_chars + grid.column_gap)
-            # One conversion and one block copy per column: rows padded to the column width.
-            cells = slice(0, len(column)), slice(x0, x0 + grid.column_chars)
-            text = "".join(row.text.ljust(grid.column_chars) for row in column).encode("utf-32-le")
-            inks = b"".join(row.inks.ljust(grid.column_chars, b"\0") for row in column)
-            page.codepoints[cells] = np.frombuffer(text, dtype=np.uint32).reshape(len(column), -1)
-            page.inks[cells] = np.frombuffer(inks, dtype=np.uint8).reshape(len(column), -1)
-            x, width, height = grid.column_x(column_index), grid.column_chars * grid.cell_width, grid.cell_height
-            page.spans.extend(
-                RowSpan(row.kind, row.path, row.line, row.part, column_index, row_index, x,
-                        grid.margin + row_index * height, width, height)
-                for row_index, row in enumerate(column)
-            )  # fmt: skip
-        pages.append(page)
     return pages
+
+
+@dataclass(frozen=True, slots=True)
+class PlainFile:
+    """Input to plan_pages: one file's lines, without inks."""
+
+    path: str
+    lines: Sequence[str]
+
+
+def _line_lengths(lines: Sequence[str], tab_size: int) -> np.ndarray:
+    """Each line's length as _file_rows draws it: tabs expanded, trailing blanks dropped."""
+    return np.fromiter(
+        (len((_expand_tabs((t, bytes(len(t))), tab_size)[0] if "\t" in t else t).rstrip()) for t in lines),
+        dtype=np.int64, count=len(lines),
+    )  # fmt: skip
+
+
+def _file_plan(lines: Sequence[str], width: int, settings: LayoutSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The (line, part) of every code row _file_rows yields for these lines, as two arrays."""
+    lengths = _line_lengths(lines, settings.tab_size)
+    body = width - gutter_chars(len(lines), settings)
+    index = np.arange(len(lengths))
+    blank = lengths == 0
+    # How many blank lines precede each one within its run (0 for the first blank line of a run).
+    run_start = np.maximum.accumulate(np.where(blank, -1, index))
+    kept = index[~blank | (index - run_start <= settings.blank_rows)]
+    parts = np.maximum(1, -(-lengths[kept] // body))
+    starts = np.cumsum(parts) - parts
+    numbers = np.repeat(kept + 1, parts)
+    return numbers, np.arange(int(parts.sum())) - np.repeat(starts, parts)
+
+
+def plan_pages(files: Sequence[PlainFile], settings: LayoutSettings) -> list[PagePlan]:
+    """layout_pages' pages without their cells (the same spans), at a fraction of the cost: rows are
+    poured a column at a time instead of one by one."""
+    grid = grid_for(settings)
+    code, header, continuation = (_KIND_CODES[k] for k in _KINDS)
+    # Pieces of columns: (column, first row, kind, path index, lines, parts).
+    pieces: list[tuple[int, int, int, int, np.ndarray, np.ndarray]] = []
+    column, used = 0, 0
+    for path_index, file in enumerate(files):
+        if used >= grid.rows - 1:  # a header alone at the foot of a column starts the next column instead
+            column, used = column + 1, 0
+        pieces.append((column, used, header, path_index, np.array([1]), np.array([0])))
+        used += 1
+        numbers, parts = _file_plan(file.lines, grid.column_chars, settings)
+        done = 0
+        while done < len(numbers):
+            if used >= grid.rows:
+                column, used = column + 1, 0
+                pieces.append((column, 0, continuation, path_index, numbers[done : done + 1], np.array([0])))
+                used = 1
+            take = min(grid.rows - used, len(numbers) - done)
+            pieces.append((column, used, code, path_index, numbers[done : done + take], parts[done : done + take]))
+            used += take
+            done += take
+    if not pieces:
+        return []
+    paths = [file.path for file in files]
+    plans: list[PagePlan] = []
+    by_page: dict[int, list[np.ndarray]] = {}
+    for column, first_row, kind, path_index, numbers, parts in pieces:
+        count = len(numbers)
+        block = np.empty((count, 6), dtype=np.int64)
+        block[:, 0] = column % grid.columns
+        block[:, 1] = np.arange(first_row, first_row + count)
+        block[:, 2] = kind
+        block[:, 3] = path_index
+        block[:, 4] = numbers
+        block[:, 5] = parts
+        by_page.setdefault(column // grid.columns, []).append(block)
+    for page in range(max(by_page) + 1):
+        rows = np.concatenate(by_page[page])
+        # Each page names only its own paths, in order of appearance (files are poured in order).
+        shown, rows[:, 3] = np.unique(rows[:, 3], return_inverse=True)
+        plans.append(PagePlan(settings.page_width, settings.page_height, grid, [paths[i] for i in shown], rows))
+    return plans
+
+
+def draw_page(plan: PagePlan, files: Mapping[str, FileLines], settings: LayoutSettings) -> PageLayout:
+    """The cells of a planned page, from the highlighted lines of the files it shows (by path): equal to
+    the page layout_pages lays out for those files."""
+    grid = grid_for(settings)
+    spans = plan.spans()
+    by_key: dict[tuple[str, str, int, int], _Row] = {}
+    for path in plan.paths:
+        by_key.update(
+            ((r.kind, r.path, r.line, r.part), r) for r in _file_rows(files[path], grid.column_chars, settings)
+        )
+    columns: list[list[_Row]] = [[] for _ in range(grid.columns)]
+    for span in spans:
+        if span.kind == "continuation":
+            row = _continuation(_Row("code", span.path, span.line, 0, "", b""), grid.column_chars)
+        else:
+            row = by_key[(span.kind, span.path, span.line, span.part)]
+        columns[span.column].append(row)
+    codepoints, inks = _cells(columns, grid)
+    return PageLayout(plan.width, plan.height, grid, codepoints, inks, spans)

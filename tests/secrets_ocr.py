@@ -6,16 +6,17 @@ and so are unmasked renders of the same files (the control: it shows the reader 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from codectx.fidelity import READ_FONT_PX, TesseractReader
-from codectx.indexer import RenderJob, render_module
-from codectx.page_images import PageImages
 from codectx.profiles import get_profile
-from codectx.render.layout import read_line_map
+from codectx.render.highlight import highlight
+from codectx.render.layout import FileLines, layout_pages, read_line_map
+from codectx.render.raster import rasterize
 from codectx.scan import decode_text, normalise_newlines, scan
 from codectx.store import Store
 
@@ -57,11 +58,20 @@ def index_pages(store_dir: Path) -> list[tuple[Path, str]]:
 
 def unmasked_pages(repo: Path, work: Path) -> list[tuple[Path, str]]:
     """The repository's files drawn without masks, through the same renderer, at the claude profile."""
-    profile = get_profile("claude")
-    raw_files = tuple(
-        (f.path, f.language, normalise_newlines(decode_text((repo / f.path).read_bytes()) or ""))
+    settings = get_profile("claude").layout
+    files = [
+        FileLines(
+            f.path,
+            highlight(
+                normalise_newlines(decode_text((repo / f.path).read_bytes()) or "").removesuffix("\n"), f.language
+            ),
+        )
         for f in scan(repo).files
-    )
-    job = RenderJob("control", raw_files, profile.layout, profile.page_tokens, str(work / "control"))
-    images = PageImages(work / "control")
-    return [(images.path_for(p.blob), p.line_map) for p in render_module(job)]
+    ]
+    (work / "control").mkdir(parents=True, exist_ok=True)
+    drawn = []
+    for number, page in enumerate(layout_pages(files, settings)):
+        png = work / "control" / f"{number}.png"
+        png.write_bytes(rasterize(page, settings))
+        drawn.append((png, json.dumps(page.line_map_json())))
+    return drawn

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import shutil
 import sqlite3
 import subprocess
@@ -13,7 +12,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from codectx.blobs import BlobStore
 from codectx.cli import main
 from codectx.indexer import index_repository
 from codectx.store import Store, is_disk_full
@@ -25,7 +23,7 @@ GROWTH = "email"  # far more pages than the small file system has room for
 @contextlib.contextmanager
 def small_file_system(folder: Path, size_kb: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """`folder` on a tmpfs of `size_kb` where mounting is allowed (root, CAP_SYS_ADMIN); elsewhere the page
-    store refuses writes past the same budget with ENOSPC, as a full disk would."""
+    store refuses to publish past the same budget, as SQLite on a full disk would."""
     folder.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "codectx-test", str(folder)], capture_output=True
@@ -36,15 +34,15 @@ def small_file_system(folder: Path, size_kb: int, monkeypatch: pytest.MonkeyPatc
         finally:
             subprocess.run(["umount", "-l", str(folder)], check=True)
         return
-    real_put = BlobStore.put
+    real_publish = Store.publish
 
-    def put(self: BlobStore, digest: str, data: bytes) -> None:
+    def publish(self: Store, *args: object, **kwargs: object) -> int:
         used = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-        if used + len(data) > size_kb * 1024:
-            raise OSError(errno.ENOSPC, "No space left on device (simulated)")
-        real_put(self, digest, data)
+        if used > size_kb * 1024:
+            raise sqlite3.OperationalError("database or disk is full (simulated)")
+        return real_publish(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(BlobStore, "put", put)
+    monkeypatch.setattr(Store, "publish", publish)
     yield "simulated"
 
 

@@ -1,14 +1,26 @@
-"""Pages are laid out at index time and drawn on first request: same bytes as drawing them at once."""
+"""Pages are planned at index time and drawn on first request: the same line maps and the same bytes
+as laying them out and drawing them at once."""
 
 from __future__ import annotations
 
+import json
+import random
+
 import pytest
 
-from codectx.indexer import index_repository, layout_key
-from codectx.page_images import PageImages
-from codectx.render.cells import decode_cells, encode_cells
+from codectx.indexer import index_repository
+from codectx.page_images import PageImages, PageSource, draw
 from codectx.render.highlight import highlight
-from codectx.render.layout import FileLines, LayoutSettings, layout_pages
+from codectx.render.layout import (
+    FileLines,
+    LayoutSettings,
+    PagePlan,
+    PlainFile,
+    draw_page,
+    layout_pages,
+    plan_pages,
+    read_line_map,
+)
 from codectx.render.raster import rasterize
 from codectx.store import Store
 
@@ -16,71 +28,106 @@ SETTINGS = LayoutSettings(page_width=640, page_height=480, font_px=8, line_heigh
 SOURCE = "".join(f"def f{i}(x):\n    return x * {i}  # émoji-free ünïcode 漢字\n" for i in range(90))
 
 
-@pytest.fixture(scope="module")
-def pages():
-    return layout_pages([FileLines("m.py", highlight(SOURCE, "python"))], SETTINGS)
+def _random_file(rng: random.Random, number: int) -> tuple[str, str]:
+    """Lines of every kind layout treats apart: blank runs, tabs, carriage returns, trailing blanks,
+    lines that wrap several times, non-Latin text."""
+    pieces = ["", "", "\t", "  ", "x = 1", "\tif a:\t# tab\t", "a\r\tb", "y = 'é漢'", "trailing   ", "\r"]
+    lines = []
+    for _ in range(rng.randint(0, 160)):
+        line = rng.choice(pieces)
+        if rng.random() < 0.15:
+            line += "w" * rng.randint(1, 400)
+        lines.append(line)
+    return f"dir/file{number}.py", "\n".join(lines)
 
 
-def test_cells_round_trip_to_the_same_png(pages):
-    ascii_only = layout_pages([FileLines("a.py", highlight("x = 1\n" * 50, "python"))], SETTINGS)
-    astral = layout_pages([FileLines("e.py", highlight("s = '\U0001f600'\n", "python"))], SETTINGS)
-    assert len(pages) > 1
-    for page in [*pages, *ascii_only, *astral]:
-        restored, settings = decode_cells(encode_cells(page, SETTINGS))
-        assert settings == SETTINGS
-        assert rasterize(restored, settings) == rasterize(page, SETTINGS)
+SETTINGS_VARIANTS = [
+    SETTINGS,
+    LayoutSettings(page_width=400, page_height=200, columns=1, line_numbers=False, blank_rows=0),
+    LayoutSettings(page_width=900, page_height=300, columns=3, blank_rows=2, tab_size=8),
+]
 
 
-def test_cells_refuse_other_bytes():
-    with pytest.raises(ValueError, match="not a codectx cells file"):
-        decode_cells(b"\x89PNG\r\n\x1a\n")
+@pytest.mark.parametrize("settings", SETTINGS_VARIANTS, ids=["2col", "1col-no-numbers", "3col"])
+@pytest.mark.parametrize("seed", range(4))
+def test_plans_are_the_layouts_line_maps_and_draw_the_same_cells(settings, seed):
+    rng = random.Random(seed)
+    texts = [_random_file(rng, n) for n in range(rng.randint(1, 12))]
+    styled = [FileLines(path, highlight(text, "python")) for path, text in texts]
+    laid_out = layout_pages(styled, settings)
+    planned = plan_pages([PlainFile(path, text.split("\n")) for path, text in texts], settings)
+    assert len(planned) == len(laid_out) > 0
+    by_path = {file.path: file for file in styled}
+    for plan, page in zip(planned, laid_out, strict=True):
+        assert plan.spans() == page.spans
+        assert read_line_map(plan.stored_line_map()) == page.line_map_json()
+        drawn = draw_page(PagePlan.from_stored(plan.stored_line_map(), settings), by_path, settings)
+        assert drawn.spans == page.spans
+        assert (drawn.codepoints == page.codepoints).all() and (drawn.inks == page.inks).all()
 
 
-def test_a_page_is_drawn_once_on_first_request(pages, tmp_path):
-    images = PageImages(tmp_path)
-    key = layout_key(pages[0], SETTINGS)
-    images.keep(key, pages[0], SETTINGS)
-    png, cells = images.stored_files(key)
-    assert cells.exists() and not png.exists()
-    assert images.path_for(key) == png
-    assert png.read_bytes() == rasterize(pages[0], SETTINGS)
+def test_no_files_no_pages():
+    assert plan_pages([], SETTINGS) == [] == layout_pages([], SETTINGS)
+
+
+def test_a_page_is_drawn_once_on_first_request(tmp_path):
+    pages = layout_pages([FileLines("m.py", highlight(SOURCE.removesuffix("\n"), "python"))], SETTINGS)
+    plan = plan_pages([PlainFile("m.py", SOURCE.removesuffix("\n").split("\n"))], SETTINGS)[1]
+    asked: list[str] = []
+
+    def source_of(key: str) -> PageSource | None:
+        asked.append(key)
+        return PageSource(plan.stored_line_map(), SETTINGS, {"m.py": ("python", SOURCE)}) if key == "k" * 64 else None
+
+    images = PageImages(tmp_path, source_of)
+    (png,) = images.stored_files("k" * 64)
+    assert not png.exists()
+    assert images.path_for("k" * 64) == png
+    assert png.read_bytes() == rasterize(pages[1], SETTINGS)
     first_drawn = png.stat().st_mtime_ns
-    assert images.get(key) == rasterize(pages[0], SETTINGS)
-    assert png.stat().st_mtime_ns == first_drawn
-    assert set(images.all_digests()) == {key}
+    assert images.get("k" * 64) == rasterize(pages[1], SETTINGS)
+    assert png.stat().st_mtime_ns == first_drawn and asked == ["k" * 64]
+    assert set(images.all_digests()) == {"k" * 64}
+    with pytest.raises(OSError, match="not in the index"):
+        images.path_for("0" * 64)
 
 
-def test_a_missing_page_is_an_os_error(tmp_path):
-    with pytest.raises(OSError):
-        PageImages(tmp_path).path_for("0" * 64)
-
-
-def test_index_draws_no_page_until_asked_and_collects_both_files(make_repo, tmp_path):
+def test_index_draws_no_page_until_asked_and_collects_it(make_repo, tmp_path):
     repo = make_repo({"pkg/a.py": SOURCE, "pkg/b.py": "B = 2\n"})
     store_dir = tmp_path / "store"
     index_repository(repo, "claude", store_dir, workers=1)
     assert not list((store_dir / "pages").rglob("*.png"))
     with Store.open(store_dir) as store:
         generation = store.require_generation("claude")
-        page = store.module_pages(generation.id, store.modules(generation.id)[0].name)[0]
-        assert store.pages.get(page.blob).startswith(b"\x89PNG")
+        module = store.modules(generation.id)[0].name
+        page = store.module_pages(generation.id, module)[0]
+        source = store.page_source(page.blob)
+        assert source is not None and list(source.files) == ["pkg/a.py", "pkg/b.py"]
+        assert store.pages.get(page.blob) == draw(source)
+        # The drawn page is the module's files laid out and drawn at once.
+        settings = source.settings
+        files = [
+            FileLines(p, highlight(t.removesuffix("\n"), "python"))
+            for p, t in [("pkg/a.py", SOURCE), ("pkg/b.py", "B = 2\n")]
+        ]
+        laid_out = layout_pages(files, settings)
+        assert store.pages.get(page.blob) == rasterize(laid_out[0], settings)
     (repo / "pkg" / "a.py").write_text("A = 1\n")
     for _ in range(4):  # older generations are kept a while; each index drops the oldest
         index_repository(repo, "claude", store_dir, workers=1)
         (repo / "pkg" / "b.py").write_text((repo / "pkg" / "b.py").read_text() + "B += 1\n")
     with Store.open(store_dir) as store:
         assert not any(path.exists() for path in store.pages.stored_files(page.blob))
+        assert store.page_source(page.blob) is None
 
 
-def test_stored_line_maps_read_back_in_full(pages):
-    import json
+def test_stored_line_maps_are_compact():
+    (plan, *_) = plan_pages([PlainFile("m.py", SOURCE.split("\n"))], SETTINGS)
+    full = read_line_map(plan.stored_line_map())
+    assert len(plan.stored_line_map()) * 3 < len(json.dumps(full, separators=(",", ":")))
 
-    from codectx.render.layout import read_line_map
 
-    for page in pages:
-        full = page.line_map_json()
-        stored = page.stored_line_map()
-        assert read_line_map(stored) == full
-        assert len(stored) * 3 < len(json.dumps(full, separators=(",", ":")))
-    older = json.dumps(pages[0].line_map_json())  # what indexes written before kept
-    assert read_line_map(older) == pages[0].line_map_json()
+def test_full_line_maps_of_older_indexes_read_as_they_are():
+    (page, *_) = layout_pages([FileLines("m.py", highlight(SOURCE, "python"))], SETTINGS)
+    older = json.dumps(page.line_map_json())
+    assert read_line_map(older) == page.line_map_json()
