@@ -240,40 +240,46 @@ def gutter_chars(line_count: int, settings: LayoutSettings) -> int:
     return len(str(line_count)) + 1 if settings.line_numbers else 0
 
 
+def _header(file: FileLines, width: int) -> _Row:
+    text = f"{HEADER_FILL * 2} {file.path} ({len(file.lines)} lines) "
+    return _Row("header", file.path, 1, 0, (text + HEADER_FILL * width)[:width], bytes([INK_HEADER]) * width)
+
+
+def _line_rows(path: str, number: int, line: StyledLine, gutter: int, body: int, tab_size: int) -> list[_Row]:
+    """The rows of one source line: its number in the gutter, then its text, wrapped at `body` cells."""
+    text, inks = line
+    # Tabs and trailing blanks are rare: tested inline, this runs once per source line.
+    if "\t" in text:
+        text, inks = _expand_tabs((text, inks), tab_size)
+    stripped = text.rstrip()
+    if len(stripped) != len(text):
+        text, inks = stripped, inks[: len(stripped)]
+    rows: list[_Row] = []
+    while True:
+        chunk, chunk_inks = text[:body], inks[:body]
+        text, inks = text[body:], inks[body:]
+        if not gutter:
+            rows.append(_Row("code", path, number, len(rows), chunk, chunk_inks))
+        elif not rows:
+            label = str(number).rjust(gutter - 1) + " "
+            rows.append(_Row("code", path, number, 0, label + chunk, bytes([INK_GUTTER]) * gutter + chunk_inks))
+        else:
+            label = WRAP_MARK.rjust(gutter - 1) + " "
+            rows.append(_Row("code", path, number, len(rows), label + chunk, bytes([INK_MARK]) * gutter + chunk_inks))
+        if not text:
+            return rows
+
+
 def _file_rows(file: FileLines, width: int, settings: LayoutSettings) -> Iterator[_Row]:
     """Rows for one file: a header, then code rows (wrapped), with blank runs collapsed to `blank_rows` rows."""
-    header = f"{HEADER_FILL * 2} {file.path} ({len(file.lines)} lines) "
-    header = (header + HEADER_FILL * width)[:width]
-    yield _Row("header", file.path, 1, 0, header, bytes([INK_HEADER]) * width)
+    yield _header(file, width)
     gutter = gutter_chars(len(file.lines), settings)
-    body = width - gutter
-    wrap_label = WRAP_MARK.rjust(gutter - 1) + " "  # the same for every wrapped row of the file
-    number_inks, wrap_inks = bytes([INK_GUTTER]) * gutter, bytes([INK_MARK]) * gutter
     blank_run = 0
-    tab_size = settings.tab_size
-    for number, (text, inks) in enumerate(file.lines, start=1):
-        # Tabs and trailing blanks are rare: tested inline, this loop runs once per source line.
-        if "\t" in text:
-            text, inks = _expand_tabs((text, inks), tab_size)
-        stripped = text.rstrip()
-        if len(stripped) != len(text):
-            text, inks = stripped, inks[: len(stripped)]
-        blank_run = blank_run + 1 if not text else 0
+    for number, line in enumerate(file.lines, start=1):
+        blank_run = blank_run + 1 if not line[0].strip() else 0
         if blank_run > settings.blank_rows:
             continue  # the next line number shows the gap
-        part = 0
-        while True:
-            chunk, chunk_inks = text[:body], inks[:body]
-            text, inks = text[body:], inks[body:]
-            if gutter:
-                label = str(number).rjust(gutter - 1) + " " if part == 0 else wrap_label
-                inks_before = number_inks if part == 0 else wrap_inks
-                yield _Row("code", file.path, number, part, label + chunk, inks_before + chunk_inks)
-            else:
-                yield _Row("code", file.path, number, part, chunk, chunk_inks)
-            part += 1
-            if not text:
-                break
+        yield from _line_rows(file.path, number, line, gutter, width - gutter, settings.tab_size)
 
 
 def _continuation(row: _Row, width: int) -> _Row:
@@ -420,17 +426,26 @@ def draw_page(plan: PagePlan, files: Mapping[str, FileLines], settings: LayoutSe
     the page layout_pages lays out for those files."""
     grid = grid_for(settings)
     spans = plan.spans()
-    by_key: dict[tuple[str, str, int, int], _Row] = {}
-    for path in plan.paths:
-        by_key.update(
-            ((r.kind, r.path, r.line, r.part), r) for r in _file_rows(files[path], grid.column_chars, settings)
-        )
     columns: list[list[_Row]] = [[] for _ in range(grid.columns)]
+    lines: dict[tuple[str, int], list[_Row]] = {}  # the rows of each source line shown
     for span in spans:
-        if span.kind == "continuation":
+        file = files[span.path]
+        if span.kind == "header":
+            row = _header(file, grid.column_chars)
+        elif span.kind == "continuation":
             row = _continuation(_Row("code", span.path, span.line, 0, "", b""), grid.column_chars)
         else:
-            row = by_key[(span.kind, span.path, span.line, span.part)]
+            if (span.path, span.line) not in lines:
+                gutter = gutter_chars(len(file.lines), settings)
+                lines[span.path, span.line] = _line_rows(
+                    span.path,
+                    span.line,
+                    file.lines[span.line - 1],
+                    gutter,
+                    grid.column_chars - gutter,
+                    settings.tab_size,
+                )
+            row = lines[span.path, span.line][span.part]
         columns[span.column].append(row)
     codepoints, inks = _cells(columns, grid)
     return PageLayout(plan.width, plan.height, grid, codepoints, inks, spans)
