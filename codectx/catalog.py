@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from typing import TYPE_CHECKING
 
 from codectx.glossary import exact_candidates
-from codectx.store import LINE_ROWID_SHIFT, Store, drop_catalog_entries, rows_in
+from codectx.store import LINE_ROWID_SHIFT, Store, drop_catalog_entries, pack_lines, rows_in
 from codectx.structure import STRUCTURE_VERSION, Import, Outline, Symbol, grammar_for, outline
 from codectx.terms import camel_parts, name_words
 
@@ -168,8 +168,8 @@ def update_catalog(
 
 def _insert(db: sqlite3.Connection, analysis: FileAnalysis) -> None:
     cursor = db.execute(
-        "INSERT INTO catalog (sha256, grammar, version) VALUES (?, ?, ?)",
-        (analysis.sha256, analysis.grammar, STRUCTURE_VERSION),
+        "INSERT INTO catalog (sha256, grammar, version, lines) VALUES (?, ?, ?, ?)",
+        (analysis.sha256, analysis.grammar, STRUCTURE_VERSION, pack_lines(analysis.lines)),
     )
     file_id = int(cursor.lastrowid or 0)
     base = file_id << LINE_ROWID_SHIFT
