@@ -226,12 +226,19 @@ def _expand_tabs(line: StyledLine, tab_size: int) -> StyledLine:
         return line
     pieces: list[str] = []
     ink_pieces: list[bytes] = []
-    column = 0
-    for ch, ink in zip(text, inks, strict=True):
-        width = tab_size - column % tab_size if ch == "\t" else 1
-        pieces.append(" " * width if ch == "\t" else ch)
-        ink_pieces.append(bytes((ink,)) * width)
-        column += width
+    column = position = 0
+    segments = text.split("\t")
+    for number, segment in enumerate(segments):
+        pieces.append(segment)
+        ink_pieces.append(inks[position : position + len(segment)])
+        column += len(segment)
+        position += len(segment)
+        if number < len(segments) - 1:  # a tab follows: blanks in its ink up to the next tab stop
+            width = tab_size - column % tab_size
+            pieces.append(" " * width)
+            ink_pieces.append(inks[position : position + 1] * width)
+            column += width
+            position += 1
     return "".join(pieces), b"".join(ink_pieces)
 
 
@@ -353,10 +360,13 @@ class PlainFile:
 
 def _line_lengths(lines: Sequence[str], tab_size: int) -> np.ndarray:
     """Each line's length as _file_rows draws it: tabs expanded, trailing blanks dropped."""
-    return np.fromiter(
-        (len((_expand_tabs((t, bytes(len(t))), tab_size)[0] if "\t" in t else t).rstrip()) for t in lines),
-        dtype=np.int64, count=len(lines),
-    )  # fmt: skip
+    return np.fromiter((len(_expanded(t, tab_size).rstrip()) if "\t" in t else len(t.rstrip()) for t in lines),
+                       dtype=np.int64, count=len(lines))  # fmt: skip
+
+
+def _expanded(text: str, tab_size: int) -> str:
+    """_expand_tabs' text. str.expandtabs gives the same but restarts its count at a carriage return."""
+    return text.expandtabs(tab_size) if "\r" not in text else _expand_tabs((text, bytes(len(text))), tab_size)[0]
 
 
 def _file_plan(lines: Sequence[str], width: int, settings: LayoutSettings) -> tuple[np.ndarray, np.ndarray]:

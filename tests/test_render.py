@@ -91,3 +91,20 @@ def test_layout_marks_are_glyphs_of_every_page_font():
     assert drawn("\ue001") == missing  # the comparison can tell
     for mark in (WRAP_MARK, HEADER_FILL, CONTINUATION_FILL):
         assert drawn(mark) != missing, mark
+
+
+def test_tabs_expand_to_the_next_stop_in_the_tabs_ink():
+    from codectx.render.layout import _expand_tabs
+
+    def one_by_one(text: str, inks: bytes, tab_size: int) -> tuple[str, bytes]:
+        out, out_inks = "", b""
+        for ch, ink in zip(text, inks, strict=True):
+            width = tab_size - len(out) % tab_size if ch == "\t" else 1
+            out += " " * width if ch == "\t" else ch
+            out_inks += bytes([ink]) * width
+        return out, out_inks
+
+    for text in ["\tx", "a\tb\t\tc", "ab\r\tc\t", "\t", "abcd\te", "漢\t字"]:
+        inks = bytes(range(1, len(text) + 1))
+        for tab_size in (1, 4, 8):
+            assert _expand_tabs((text, inks), tab_size) == one_by_one(text, inks, tab_size)
