@@ -14,11 +14,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codectx.blobs import BlobStore, write_atomically
-from codectx.render.highlight import StyledLine, highlight
 from codectx.render.layout import FileLines, LayoutSettings, PagePlan, draw_page
-from codectx.render.raster import rasterize
+
+if TYPE_CHECKING:
+    from codectx.render.highlight import StyledLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class HighlightCache:
             if lines is not None:
                 self._entries.move_to_end(key)
                 return lines
+        from codectx.render.highlight import highlight  # pygments: imported by processes that draw
+
         lines = highlight(text.removesuffix("\n"), language)
         with self._lock:
             self._entries[key] = lines
@@ -62,6 +66,8 @@ HIGHLIGHTS = HighlightCache(limit_chars=4_000_000)
 
 def draw(source: PageSource) -> bytes:
     """The PNG of a page."""
+    from codectx.render.raster import rasterize
+
     plan = PagePlan.from_stored(source.line_map, source.settings)
     files = {
         path: FileLines(path, HIGHLIGHTS.highlight(text, language)) for path, (language, text) in source.files.items()
