@@ -60,6 +60,8 @@ def _lexer_alias_by_name(key: str) -> str | None:
         dot = file_name.rfind(".")
         found = dict(by_suffix.get(file_name[dot:], ()) if dot > 0 else ())
         found.update((name, alias) for pattern, name, alias in others if pattern.match(file_name))
+        if not found:  # the table holds every pattern pygments knows: no lexer claims the name
+            return None
         if len(found) == 1:  # one lexer claims the name: its alias, without importing its module
             return next(iter(found.values()))
     try:
@@ -88,8 +90,32 @@ def detect_language(path: str, text: str) -> str | None:
     if alias is not None:
         return alias
     if text.startswith("#!"):
-        try:
+        interpreter = _interpreter_alias(text[2 : text.find("\n")] if "\n" in text else text[2:])
+        if interpreter is not None:
+            return interpreter
+        try:  # every lexer's analyse_text: imports them all, so only for interpreters the table lacks
             return str(guess_lexer(text[:4000]).aliases[0])
         except (ClassNotFound, IndexError):
             return TEXT
     return TEXT
+
+
+# Interpreters named differently from the lexer alias that reads their scripts.
+INTERPRETER_ALIASES = {"node": "javascript", "nodejs": "javascript", "sh": "bash", "dash": "bash", "ksh": "bash"}
+
+
+def _interpreter_alias(shebang: str) -> str | None:
+    """The lexer alias for a shebang's interpreter (`/usr/bin/env python3 -u` -> python), or None."""
+    words = [w for w in shebang.split() if not w.startswith("-")]
+    if words and words[0].rpartition("/")[2] == "env":
+        words = [w for w in words[1:] if "=" not in w]
+    if not words:
+        return None
+    name = words[0].rpartition("/")[2].rstrip("0123456789.")
+    return INTERPRETER_ALIASES.get(name) or _aliases().get(name)
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> dict[str, str]:
+    """Every alias of every lexer pygments ships -> that lexer's first alias, without importing a lexer."""
+    return {alias: aliases[0] for _module, _name, aliases, *_ in LEXERS.values() for alias in aliases}

@@ -211,6 +211,18 @@ def test_go_module_files_are_not_modula2() -> None:
     assert detect_language("lib/parser.mod", "MODULE Parser;\nEND Parser.\n") == "modula2"
 
 
+def test_scripts_are_read_by_their_shebangs_interpreter() -> None:
+    script = {
+        "#!/usr/bin/env python3 -u": "python", "#!/usr/bin/python3.11": "python", "#!/bin/sh": "bash",
+        "#!/usr/bin/env zsh": "bash", "#!/usr/bin/env node": "javascript", "#!/usr/bin/perl -w": "perl",
+        "#!/usr/bin/env ruby": "ruby", "#!/usr/bin/env -S FOO=1 lua5.4": "lua",
+    }  # fmt: skip
+    for shebang, language in script.items():
+        assert detect_language("tools/run", f"{shebang}\necho hi\n") == language, shebang
+    assert detect_language("tools/notes", "just words\n") == "text"
+    assert detect_language("COPYING", "#!/no/such/interpreter\nwords\n") == "text"
+
+
 def test_find_symbol_lands_on_member_assignments() -> None:
     """`res.sendFile = function ...` is found by its name, at the line that assigns it."""
     from codectx.mcp_server.symbols import SymbolIndex
