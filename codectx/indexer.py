@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -149,6 +149,7 @@ def writer_lock(store_dir: Path) -> Iterator[None]:
 
 # Below this much source, a process pool costs more to start than it saves.
 PARALLEL_RENDER_CHARS = 300_000
+CATALOG_BATCH_LINES = 200_000
 
 
 def preload_workers() -> None:
@@ -175,8 +176,8 @@ def _render_all(
     meanwhile: Callable[[], None],
     analysed: Callable[[list[FileAnalysis]], None],
 ) -> dict[str, list[PageRow]]:
-    """Render every job (in `pool`'s processes when given); `meanwhile` runs in this process meanwhile,
-    and so does `analysed`, with the catalog entries of each job as it completes."""
+    """Render every job (in `pool`'s processes when given); `meanwhile` runs in this process meanwhile
+    (on a thread), and `analysed` gets the catalog entries of each job as it completes."""
     results: dict[str, list[PageRow]] = {}
 
     def collect(module: str, done: tuple[list[PageRow], list[FileAnalysis]]) -> None:
@@ -192,11 +193,15 @@ def _render_all(
     # Largest modules first keeps both workers busy until the end.
     ordered = sorted(jobs, key=lambda j: -sum(len(t) for *_, t in j.files))
     futures = {pool().submit(render_and_analyse, job): job.module for job in ordered}
-    meanwhile()
-    for future in as_completed(futures):
-        # Popped: a done future keeps its result, and every file's catalog entry (all its lines) is only
-        # needed until it is stored.
-        collect(futures.pop(future), future.result())
+    # On a thread of its own (tiktoken and SQLite release the GIL): results are stored as they come
+    # instead of piling up until it is done.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        side = thread.submit(meanwhile)
+        for future in as_completed(futures):
+            # Popped: a done future keeps its result, and every file's catalog entry (all its lines) is only
+            # needed until it is stored.
+            collect(futures.pop(future), future.result())
+        side.result()
     return results
 
 
@@ -307,10 +312,17 @@ def index_repository(
         to_catalog: dict[str, str] | None = None
         outlined_in_render = 0
 
-        def keep_analyses(analyses: list[FileAnalysis]) -> None:
+        pending: list[FileAnalysis] = []
+
+        def keep_analyses(analyses: list[FileAnalysis], flush: bool = False) -> None:
+            """Store catalog entries a few hundred thousand lines at a time: each transaction makes the
+            full-text index flush and merge a segment."""
             nonlocal outlined_in_render
-            store_analyses(store, analyses)
+            pending.extend(analyses)
             outlined_in_render += len(analyses)
+            if flush or sum(len(a.lines) for a in pending) >= CATALOG_BATCH_LINES:
+                store_analyses(store, pending)
+                pending.clear()
 
         # Modules the current generation holds as they are keep its pages, whose blobs are never collected.
         current_modules = store.modules(current.id) if current else []
@@ -338,6 +350,7 @@ def index_repository(
         if jobs:
             reporter.stage("rendering", len(jobs))
             pages_by_module.update(_render_all(jobs, pool, reporter, count_missing, keep_analyses))
+            keep_analyses([], flush=True)
         elif missing:
             count_missing()
         catalogued = _index_structure(store, scanned.files, workers, reporter, pool)
