@@ -10,9 +10,8 @@ identifiers that are rare in the whole repository.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from codectx.secrets import looks_random
 
@@ -33,7 +32,6 @@ _CANDIDATE = re.compile(
 _LITERAL = re.compile(rf"""(["'`])([A-Za-z0-9+/=_.~:@!$%^&*-]{{{MIN_LITERAL},256}})\1""")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PEM_EDGE = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
-_NEWLINE = re.compile("\n")
 _HAS_DIGIT = re.compile(r"\d")
 
 
@@ -56,16 +54,14 @@ def exact_candidates(text: str) -> list[tuple[int, str]]:
     """(line, string) for every candidate in the text, distinct per line, in reading order; never the
     body of a PEM block (a certificate's or key's base64 is material, not a value anyone asks for).
 
-    Each pattern runs once over the whole text (no candidate spans a line end); offsets map to lines."""
-    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    Each pattern runs once over the whole text (no candidate spans a line end)."""
     blocked = _pem_lines(text) if "-----BEGIN" in text else frozenset()
     by_line: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for match in _CANDIDATE.finditer(text):
-        number = bisect_right(starts, match.start())
+    for number, match in _numbered(text, _CANDIDATE.finditer(text)):
         if number not in blocked and _keep(match.group()):
             by_line[number].append((match.start(), match.group()))
-    for match in _LITERAL.finditer(text):
-        number, literal = bisect_right(starts, match.start()), match.group(2)
+    for number, match in _numbered(text, _LITERAL.finditer(text)):
+        literal = match.group(2)
         if number in blocked or not looks_random(literal):
             continue
         if not any(literal in string for _, string in by_line.get(number, ())):
@@ -78,6 +74,16 @@ def exact_candidates(text: str) -> list[tuple[int, str]]:
                 seen.add(string)
                 found.append((number, string))
     return found
+
+
+def _numbered(text: str, matches: Iterable[re.Match[str]]) -> Iterator[tuple[int, re.Match[str]]]:
+    """Each match (in text order) with its 1-based line: newlines counted from one match to the next
+    (listing every line's start cost more than the patterns themselves)."""
+    line, position = 1, 0
+    for match in matches:
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        yield line, match
 
 
 def _pem_lines(text: str) -> frozenset[int]:
