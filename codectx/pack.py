@@ -67,12 +67,20 @@ class PackPage:
     height: int
     tokens: int
     ranges: tuple[FileRange, ...]
-    line_map: str  # JSON, as stored (render.layout.read_line_map reads it)
+    page_map: str  # the full page's line map, as stored
 
     @property
     def png_path(self) -> Path:
         """The PNG file; a full page not drawn yet is drawn now (most packs are sized, never sent)."""
         return self.source if isinstance(self.source, Path) else self.source.path_for(self.blob)
+
+    @property
+    def line_map(self) -> str:
+        """The line map of this page as sent (JSON, render.layout.read_line_map reads it): a reduced page's is
+        scaled here, when asked (only written packs carry line maps; a served pack never parses one)."""
+        if isinstance(self.source, Path):
+            return scaled_line_map(self.page_map, (self.width, self.height))
+        return self.page_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +237,7 @@ class PackBasis:
     modules: tuple[ModuleBasis, ...]
     rank: RankBasis
     texts: dict[str, tuple[str, int]] = field(default_factory=dict)  # module -> (text, exact cl100k count)
-    reduced: dict[tuple[str, tuple[int, int]], tuple[ReducedPage, str]] = field(default_factory=dict)
+    reduced: dict[tuple[str, tuple[int, int]], ReducedPage] = field(default_factory=dict)  # (page blob, size) -> copy
     glossaries: dict[tuple[str, int], Glossary] = field(default_factory=dict)  # (module, page tokens) -> capped
 
 
@@ -561,11 +569,11 @@ def _page_items(
         with ThreadPoolExecutor(max_workers=min(len(missing), 8)) as pool:
             smalls = list(pool.map(lambda page: reduced_page(store, page.blob, size), missing))
         for page, small in zip(missing, smalls, strict=True):
-            basis.reduced[(page.blob, size)] = (small, scaled_line_map(page.line_map, size))
+            basis.reduced[(page.blob, size)] = small
     made = [basis.reduced[(p.blob, size)] for p in pages]
     return tuple(
-        PackPage(s.blob, s.path, s.width, s.height, tokens, spanned_ranges(p, files), line_map)
-        for p, (s, line_map) in zip(pages, made, strict=True)
+        PackPage(s.blob, s.path, s.width, s.height, tokens, spanned_ranges(p, files), p.line_map)
+        for p, s in zip(pages, made, strict=True)
     )
 
 
