@@ -2,6 +2,8 @@
 
 A page is a grid of monospace cells split into columns. Every row of every column records which
 path and line it shows (and which wrapped part), so a reader can always go from pixels to source.
+Where rows go depends only on line lengths: plan_pages finds every page's line map from the plain
+text, and draw_page fills one planned page's cells from the highlighted lines when it is drawn.
 """
 
 from __future__ import annotations
