@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from codectx.secrets import looks_random
 
@@ -45,6 +46,8 @@ def _is_bare_hex(text: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
+# Kept: a server asks again for each generation's strings, nearly all of them the last generation's.
+@lru_cache(maxsize=1 << 16)
 def is_identifier(text: str) -> bool:
     """A long name rather than a value: listed only where rare (a value is listed wherever it stands)."""
     return bool(_IDENTIFIER.fullmatch(text)) and not _HAS_DIGIT.search(text[:1]) and not looks_random(text)
