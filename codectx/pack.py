@@ -550,6 +550,11 @@ def _anchored(options: Sequence[Option], anchor: _Anchor) -> tuple[Option, ...]:
     return (Option("anchor", 0, anchor.faithfulness), *upgrades)
 
 
+# Downscaling is image work that releases the GIL: threads use every core. One pool for the process, whose
+# threads stay: a server makes a few reduced pages per generation, and starting threads for each pack cost more.
+_DOWNSCALING = ThreadPoolExecutor(max_workers=8, thread_name_prefix="codectx-downscale")
+
+
 def _page_items(
     store: Store,
     pages: Sequence[PageRow],
@@ -565,9 +570,7 @@ def _page_items(
         )  # fmt: skip
     missing = [p for p in pages if (p.blob, size) not in basis.reduced]
     if missing:
-        # Downscaling is image work that releases the GIL: threads use every core.
-        with ThreadPoolExecutor(max_workers=min(len(missing), 8)) as pool:
-            smalls = list(pool.map(lambda page: reduced_page(store, page.blob, size), missing))
+        smalls = list(_DOWNSCALING.map(lambda page: reduced_page(store, page.blob, size), missing))
         for page, small in zip(missing, smalls, strict=True):
             basis.reduced[(page.blob, size)] = small
     made = [basis.reduced[(p.blob, size)] for p in pages]
