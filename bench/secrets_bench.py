@@ -41,7 +41,7 @@ from codectx.indexer import index_repository
 from codectx.scan import scan
 from codectx.search import search
 from codectx.secrets import PRIVATE_KEY, find_secrets
-from codectx.store import Store
+from codectx.store import Store, unpack_lines
 
 WINDOW = 6  # a leak is any run of this many characters of a key's private part
 _HEX_DIGEST = re.compile(r"[0-9a-f]{16,64}")
@@ -71,11 +71,21 @@ class LeakReport:
         return 1 - len(leaked) / self.planted
 
 
-def _index_dump(store_dir: Path) -> str:
-    """Every text value of every table; not numbers or hex digests, whose digits would match random keys by chance."""
+def index_dump(store_dir: Path) -> str:
+    """Every text value of every table, every word of the full-text indexes and the catalog's packed
+    full-text rows; not numbers or hex digests, whose digits would match random keys by chance."""
     with sqlite3.connect(store_dir / "index.sqlite") as db:
         tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        values = (v for t in tables for row in db.execute(f'SELECT * FROM "{t}"') for v in row)
+        values: list[object] = []
+        for table in tables:
+            try:
+                values += [v for row in db.execute(f'SELECT * FROM "{table}"') for v in row]
+            except sqlite3.OperationalError:  # a contentless full-text table keeps no rows: its words follow
+                continue
+        for table in ("line_fts", "symbol_fts"):
+            db.execute(f"CREATE VIRTUAL TABLE temp.{table}_words USING fts5vocab(main, {table}, row)")
+            values += [term for (term,) in db.execute(f"SELECT term FROM temp.{table}_words")]
+        values += [text for (lines,) in db.execute("SELECT lines FROM catalog") for _, text in unpack_lines(lines)]
         return "\n".join(v for v in values if isinstance(v, str) and not _HEX_DIGEST.fullmatch(v))
 
 
@@ -153,7 +163,7 @@ def measure_leaks(root: Path, seed: int, ocr: bool) -> LeakReport:
     report.unreported = [(p.format, p.context) for p in unreported]
     outputs = {
         "scanned text": scanned,
-        "stored index": _index_dump(store_dir),
+        "stored index": index_dump(store_dir),
         "search": search_text,
         "MCP": asyncio.run(_mcp_outputs(root, store_dir, planted)),
     }

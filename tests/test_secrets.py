@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import sqlite3
 import string
 import sys
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from codectx.secrets import ALLOWLIST_NAME, apply_masks, line_fingerprint, looks
 from codectx.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from secrets_bench import measure_leaks
+from secrets_bench import index_dump, measure_leaks
 from secrets_corpus import CONTEXTS, plant
 from secrets_ocr import fold, index_pages, ocr_rows, unmasked_pages
 
@@ -197,12 +196,9 @@ def test_index_stores_and_serves_only_masked_text(seeded_repo, tmp_path, capsys)
     store_dir = tmp_path / "store"
     summary = index_repository(repo, store_dir=store_dir, workers=1)
     assert summary.files == 9 and summary.secrets
-    # Every text column of every table: sources, full-text search rows, symbols, exact strings, paths.
-    with sqlite3.connect(store_dir / "index.sqlite") as db:
-        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        dump = "\n".join(
-            str(value) for table in tables for row in db.execute(f'SELECT * FROM "{table}"') for value in row
-        )
+    # Every text column of every table (sources, symbols, exact strings, paths), every full-text word
+    # and every packed full-text row.
+    dump = index_dump(store_dir)
     assert "AKIA" in dump and leaked(seeded, dump) == []
 
     assert main(["stats", str(repo), "--store", str(store_dir), "--json"]) == 0
