@@ -72,39 +72,66 @@ def narrowing_query(pattern: str) -> str | None:
     return " AND ".join(terms) if terms else None
 
 
+@dataclass(slots=True)
+class _CachedText:
+    text: str
+    lines: list[str] | None = None  # text.split("\n"), made when a search first needs it
+
+
 class _TextCache:
     """File texts as the index stores them, by content digest and masks, shared by every generation and request.
 
     A new generation differs from the last by the files that changed, so a search after an edit reads
-    only their texts from the store. Least recently used texts go beyond `limit` characters.
+    only their texts from the store. A text's lines are kept with it once split (every regular-expression
+    search reads every line). Least recently used texts go beyond `limit` characters, lines counting as
+    many characters again.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._texts: OrderedDict[tuple[Path, str, MaskKey], str] = OrderedDict()
+        self._texts: OrderedDict[tuple[Path, str, MaskKey], _CachedText] = OrderedDict()
         self._chars = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Path, str, MaskKey]) -> str | None:
+    def get(self, key: tuple[Path, str, MaskKey]) -> _CachedText | None:
         with self._lock:
-            text = self._texts.get(key)
-            if text is not None:
+            found = self._texts.get(key)
+            if found is not None:
                 self._texts.move_to_end(key)
-            return text
+            return found
 
     @property
     def chars(self) -> int:
         return self._chars
 
-    def put(self, key: tuple[Path, str, MaskKey], text: str) -> None:
+    def put(self, key: tuple[Path, str, MaskKey], text: str) -> _CachedText:
         with self._lock:
-            if key in self._texts or len(text) > self.limit:
-                return
-            self._texts[key] = text
-            self._chars += len(text)
-            while self._chars > self.limit:
-                _, dropped = self._texts.popitem(last=False)
-                self._chars -= len(dropped)
+            found = self._texts.get(key)
+            if found is not None:
+                return found
+            entry = _CachedText(text)
+            if len(text) <= self.limit:
+                self._texts[key] = entry
+                self._chars += len(text)
+                self._trim()
+            return entry
+
+    def lines(self, key: tuple[Path, str, MaskKey], entry: _CachedText) -> list[str]:
+        if entry.lines is not None:
+            return entry.lines
+        lines = entry.text.split("\n")
+        with self._lock:
+            if entry.lines is None and self._texts.get(key) is entry:
+                entry.lines = lines
+                self._chars += len(entry.text)
+                self._trim()
+        return lines
+
+    def _trim(self) -> None:
+        """Drop least recently used texts beyond the limit; call with the lock held."""
+        while self._chars > self.limit and self._texts:
+            _, dropped = self._texts.popitem(last=False)
+            self._chars -= len(dropped.text) * (1 if dropped.lines is None else 2)
 
 
 MaskKey = tuple[tuple[int, int, int, bool], ...]  # a file's detected spans: (start, stop, keep, allowed)
@@ -166,18 +193,20 @@ class _Lines:
         self.masks = masks
         self._cache: dict[str, list[str]] = {}
 
+    def _key(self, path: str) -> tuple[Path, str, MaskKey]:
+        return (self.store.directory, self.files[path].sha256, self.masks.get(path, ()))
+
+    def _entry(self, key: tuple[Path, str, MaskKey]) -> _CachedText:
+        return _texts.get(key) or _texts.put(key, self.store.source_text(key[1]) or "")
+
     def text(self, path: str) -> str:
-        key = (self.store.directory, self.files[path].sha256, self.masks.get(path, ()))
-        text = _texts.get(key)
-        if text is None:
-            text = self.store.source_text(key[1]) or ""
-            _texts.put(key, text)
-        return text
+        return self._entry(self._key(path)).text
 
     def of(self, path: str) -> list[str]:
         lines = self._cache.get(path)
         if lines is None:
-            lines = self.text(path).split("\n")
+            key = self._key(path)
+            lines = _texts.lines(key, self._entry(key))
             self._cache[path] = lines
         return lines
 

@@ -13,7 +13,7 @@ from codectx.cli import main
 from codectx.graph import ImportResolver, module_edges, pagerank, reference_edges
 from codectx.indexer import index_repository
 from codectx.relevance import rank
-from codectx.search import SearchError, narrowing_query, prime_texts, search
+from codectx.search import SearchError, _TextCache, narrowing_query, prime_texts, search
 from codectx.store import EdgeRow, Store
 
 
@@ -231,6 +231,18 @@ def test_cli_query_and_search(indexed: tuple[Path, Path], capsys: pytest.Capture
 def test_cli_without_index_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", str(tmp_path), "anything"]) == 2
     assert "run `codectx index" in capsys.readouterr().err
+
+
+def test_kept_lines_count_against_the_text_cache_limit() -> None:
+    """A text's lines are split once and kept with it; they count as many characters again toward the limit."""
+    cache = _TextCache(limit=100)
+    first, second = (Path("store"), "a", ()), (Path("store"), "b", ())
+    entry = cache.put(first, "one\ntwo\n" * 5)
+    lines = cache.lines(first, entry)
+    assert lines == ["one", "two"] * 5 + [""] and cache.lines(first, entry) is lines
+    assert cache.chars == 80
+    cache.put(second, "x" * 30)  # past the limit: the least recently used text goes, with its lines
+    assert cache.get(first) is None and cache.chars == 30
 
 
 def test_search_after_an_edit_reads_the_new_text_not_a_kept_one(tmp_path: Path) -> None:
