@@ -2,26 +2,22 @@
 
 A fixed string is narrowed with the full-text index first: the words it contains whole must be on
 the line. Every candidate line is then checked against the exact text, so hits are exact and none
-are missed. A regular expression (Python `re`) is run over every indexed line in a forked worker
-process that is killed at a deadline: a pattern with catastrophic backtracking, such as
+are missed. A regular expression (Python `re`) is run over every indexed line in a helper process
+that is killed at a deadline (codectx.regex_worker): a pattern with catastrophic backtracking, such as
 `([a-z]+)+$`, would otherwise hold the caller for seconds or hours, and `re` cannot be interrupted.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import select
-import signal
 import threading
-import time
-from array import array
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from codectx.catalog import generation_ids
+from codectx.regex_worker import HelperFailure, TooSlow, matching_lines
 from codectx.secrets import MASK_CHAR, SecretSpan, mask_value, value_digest
 from codectx.store import LINE_ROWID_SHIFT, FileRow, Store
 
@@ -241,9 +237,17 @@ def search(
         except re.error as error:
             raise SearchError(f"bad regular expression {pattern!r}: {error}") from None
         paths = sorted(files)
-        file_lines = [texts.of(path) for path in paths]
-        for index, number in _matching_lines(compiled, file_lines, regex_seconds):
-            yield SearchHit(paths[index], number, file_lines[index][number - 1])
+        try:
+            matched = matching_lines(store.directory, [files[p].sha256 for p in paths], compiled.pattern, regex_seconds)
+        except TooSlow:
+            raise SearchError(
+                f"regular expression {pattern!r} ran longer than {regex_seconds:g} s and was stopped: it backtracks "
+                "too much; drop nested repetition such as (a+)+ or (a|aa)+, or search a fixed string"
+            ) from None
+        except HelperFailure as failure:
+            raise SearchError(f"the search for {pattern!r} failed: {failure}") from None
+        for index, number in matched:
+            yield SearchHit(paths[index], number, texts.of(paths[index])[number - 1])
         return
     query = narrowing_query(pattern)
     candidates = _candidates(store, generation, query) if query else None
@@ -368,46 +372,3 @@ def _touched_secret(segments: list[Segment], pattern: str) -> str | None:
 
 def _has_space(text: str) -> bool:
     return any(c.isspace() for c in text)
-
-
-def _matching_lines(compiled: re.Pattern[str], files: list[list[str]], seconds: float) -> list[tuple[int, int]]:
-    """(file index, line number) of the lines `compiled` matches, found by a forked child that is killed
-    after `seconds`. Forking hands the child the lines without copying them; the child writes its
-    answer to a pipe and leaves with os._exit, so it never flushes the parent's buffered streams."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child process
-        status = 1
-        try:
-            os.close(read_end)
-            found = array("q", [v for i, file in enumerate(files) for n, line in enumerate(file, 1)
-                                if compiled.search(line) for v in (i, n)])  # fmt: skip
-            with open(write_end, "wb") as out:
-                out.write(found.tobytes())
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    answer = bytearray()
-    finished = False
-    deadline = time.monotonic() + seconds
-    try:
-        while not finished:
-            ready, _, _ = select.select([read_end], [], [], max(deadline - time.monotonic(), 0.0))
-            if not ready:
-                raise SearchError(
-                    f"regular expression {compiled.pattern!r} ran longer than {seconds:g} s and was stopped: it "
-                    "backtracks too much; drop nested repetition such as (a+)+ or (a|aa)+, or search a fixed string"
-                )
-            chunk = os.read(read_end, 1 << 20)
-            answer += chunk
-            finished = not chunk
-    finally:
-        os.close(read_end)
-        if not finished:
-            os.kill(child, signal.SIGKILL)
-        _, status = os.waitpid(child, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SearchError(f"the search for {compiled.pattern!r} failed: its worker process ended early")
-    values = array("q", bytes(answer))
-    return list(zip(values[0::2], values[1::2], strict=True))
