@@ -66,6 +66,11 @@ INSTRUCTIONS = (
 )
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _NUMBER = re.compile(r"[0-9]{1,9}")
+# Tool calls running at once in one serving process; later ones wait in arrival order. Threads beyond two (one
+# in Python, one in work that releases the GIL: images, tokenizer, SQLite) only take turns on the GIL, and
+# then every call is as slow as all of them together, the long packs most, while the event loop that reads
+# requests and writes answers waits for its turn too. HTTP serves more processes (--workers), not more threads.
+TOOL_THREADS = 2
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
@@ -190,6 +195,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = TOOL_THREADS
         follower = GenerationFollower(lambda: tools.reader.current(options.target), lambda: warm_up(tools, packer))
         follower.start()
         try:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio.to_thread
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from PIL import Image
 from codectx.indexer import index_repository
 from codectx.mcp_server.paths import RefusedPath, normalise_request_path
 from codectx.mcp_server.reader import IndexReader, PerGeneration, Snapshot
-from codectx.mcp_server.server import ServerConfig, build_server
+from codectx.mcp_server.server import TOOL_THREADS, ServerConfig, build_server
 from codectx.pack import build_pack
 from codectx.search import search
 from codectx.store import Store, default_store_dir
@@ -57,6 +58,13 @@ async def test_lists_documented_tools_without_output_schemas(repo: Path) -> None
     assert tools["get_pages"].input_schema["required"] == ["module"]
     assert tools["load_context"].input_schema["required"] == ["budget"]
     assert tools["read_source"].annotations is not None and tools["read_source"].annotations.read_only_hint
+
+
+async def test_tool_calls_take_turns_on_a_few_threads(repo: Path) -> None:
+    """A serving process runs TOOL_THREADS tool calls at once; the others wait in arrival order."""
+    async with connect(repo) as client:
+        assert not (await client.call_tool("repo_overview", {})).is_error
+        assert anyio.to_thread.current_default_thread_limiter().total_tokens == TOOL_THREADS == 2
 
 
 async def test_repo_overview_reports_the_index(repo: Path) -> None:
