@@ -48,4 +48,3 @@ def plain_table(title: str | None, columns: Sequence[Column], rows: Sequence[Seq
                 parts.append(cell if last else cell.ljust(widths[i]))
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines) + "\n"
-

@@ -29,7 +29,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("tool", "arguments", "says"),
     [
         ("load_context", {"budget": 0}, "load_context: budget must be a whole number of tokens greater than 0"),
-        ("load_context", {"budget": "lots"}, 'load_context: budget must be a whole number of tokens greater than 0'),
+        ("load_context", {"budget": "lots"}, "load_context: budget must be a whole number of tokens greater than 0"),
         ("load_context", {}, "load_context: budget is missing: pass a whole number of tokens"),
         ("get_pages", {}, "get_pages: module is missing"),
         ("get_pages", {"module": ".", "pages": ["first"]}, "get_pages: pages must be a list of 1-based page numbers"),

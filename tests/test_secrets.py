@@ -153,8 +153,11 @@ def test_every_format_in_every_context_is_masked(tmp_path):
     planted = plant(tmp_path / "corpus", seed=11)
     assert len({p.format for p in planted}) >= 40 and len(CONTEXTS) >= 10
     texts = {f.path: f.text for f in scan(tmp_path / "corpus").files}
-    leaks = [(p.format, p.context) for p in planted if any(
-        part[i : i + WINDOW] in texts[p.path] for part in p.private for i in range(len(part) - WINDOW + 1))]
+    leaks = [
+        (p.format, p.context)
+        for p in planted
+        if any(part[i : i + WINDOW] in texts[p.path] for part in p.private for i in range(len(part) - WINDOW + 1))
+    ]
     assert leaks == []
     decoys = scan(tmp_path / "corpus" / "decoys").files
     assert decoys and [(f.path, s.line) for f in decoys for s in f.secrets] == []
@@ -262,7 +265,7 @@ def test_copies_of_one_content_are_masked_alike(tmp_path):
     _allow(repo, "a.py", content)
     assert [f.text for f in scan(repo).files if f.path == "a.py"] == [content]  # allowed: left as written
     (repo / "b.py").write_text(content)
-    masked = 'DB_PASSWORD = "Zq' + '*' * 14 + '"\n'
+    masked = 'DB_PASSWORD = "Zq' + "*" * 14 + '"\n'
     assert {f.path: f.text for f in scan(repo).files if f.path != ALLOWLIST_NAME} == {"a.py": masked, "b.py": masked}
 
 
@@ -301,7 +304,7 @@ def test_allowlist_unmasks_a_false_alarm_end_to_end(tmp_path, capsys):
     assert main(["index", str(repo)]) == 0
     capsys.readouterr()
     assert main(["search", str(repo), "TEST_VECTOR_TOKEN"]) == 0
-    assert capsys.readouterr().out == 'vectors.py:1:TEST_VECTOR_TOKEN = "k8' + '*' * 14 + '"\n'
+    assert capsys.readouterr().out == 'vectors.py:1:TEST_VECTOR_TOKEN = "k8' + "*" * 14 + '"\n'
 
 
 def test_search_for_masked_text_answers_with_a_masked_hit(tmp_path, capsys):

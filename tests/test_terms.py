@@ -293,8 +293,11 @@ def test_stemming_from_many_threads_gives_the_same_stems():
 
     from codectx.terms import stem
 
-    words = [f"{base}{suffix}" for base in ("connect", "handl", "pars", "render", "configur") for suffix in
-             ("ing", "ed", "ions", "ers", "ation", "ement")] * 40
+    words = [
+        f"{base}{suffix}"
+        for base in ("connect", "handl", "pars", "render", "configur")
+        for suffix in ("ing", "ed", "ions", "ers", "ation", "ement")
+    ] * 40
     expected = {word: stem.__wrapped__(word) for word in set(words)}
     stem.cache_clear()
     interval = sys.getswitchinterval()
