@@ -404,7 +404,13 @@ def scan(
     return result
 
 
-def _holds_at_least(root: Path, paths: list[str], limit: int) -> bool:
+def tree_holds_at_least(root: Path, limit: int) -> bool:
+    """Whether the files a scan of `root` reads hold at least `limit` bytes; stops walking once they do."""
+    root = root.resolve()
+    return _holds_at_least(root, (rel for rel, reason in walk(root, IgnoreRules(root)) if not reason), limit)
+
+
+def _holds_at_least(root: Path, paths: Iterable[str], limit: int) -> bool:
     total = 0
     for rel_path in paths:
         if total >= limit:
