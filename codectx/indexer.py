@@ -150,7 +150,7 @@ def writer_lock(store_dir: Path) -> Iterator[None]:
 # Below this much source, a process pool costs more to start than it saves (measured on 2 cores:
 # 630-660k characters index faster in one process, 710k and more in a pool).
 PARALLEL_RENDER_CHARS = 700_000
-CATALOG_BATCH_LINES = 200_000
+CATALOG_BATCH_LINES = 50_000
 
 
 def preload_workers() -> None:
@@ -317,8 +317,8 @@ def index_repository(
         pending: list[FileAnalysis] = []
 
         def keep_analyses(analyses: list[FileAnalysis], flush: bool = False) -> None:
-            """Store catalog entries a few hundred thousand lines at a time: each transaction makes the
-            full-text index flush and merge a segment."""
+            """Store catalog entries tens of thousands of lines at a time: each transaction makes the
+            full-text index flush and merge a segment, and more lines held at once cost memory."""
             nonlocal outlined_in_render
             pending.extend(analyses)
             outlined_in_render += len(analyses)
