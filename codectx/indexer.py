@@ -31,6 +31,7 @@ from codectx.catalog import (
 from codectx.classes import classify
 from codectx.graph import LinkGraph, edges_key, reference_edges
 from codectx.modules import Module, group_modules
+from codectx.page_images import content_key, page_key
 from codectx.profiles import Profile, get_profile
 from codectx.progress import Reporter, SilentReporter
 from codectx.render import RENDERER_VERSION
@@ -93,17 +94,6 @@ def module_fingerprint(module: Module, profile: Profile) -> str:
     return digest.hexdigest()
 
 
-def page_key(line_map: str, paths: list[str], settings: LayoutSettings, contents: Mapping[str, str]) -> str:
-    """Everything a page's pixels follow from: its line map, its settings and the exact text of every
-    file it shows (`paths`; `contents`: path -> language and digest of the text drawn). Equal keys,
-    equal PNGs."""
-    digest = hashlib.sha256(f"{RENDERER_VERSION}\n{settings.key()}\n".encode())
-    digest.update(line_map.encode())
-    for path in paths:
-        digest.update(f"\n{path}\0{contents[path]}".encode())
-    return digest.hexdigest()
-
-
 def render_module(job: RenderJob) -> list[PageRow]:
     """Lay out one module's pages: their line maps and what drawing each takes. No pixel is drawn here:
     the store draws a page's PNG when it is first asked for (codectx.page_images)."""
@@ -117,10 +107,7 @@ def render_and_analyse(job: RenderJob) -> tuple[list[PageRow], list[FileAnalysis
         analyse(path, language, to_analyse[path], text) for path, language, text in job.files if path in to_analyse
     ]
     plain = [PlainFile(path, text.removesuffix("\n").split("\n")) for path, _, text in job.files]
-    contents = {
-        path: f"{language}\0{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
-        for path, language, text in job.files
-    }
+    contents = {path: content_key(language, text) for path, language, text in job.files}
     rows: list[PageRow] = []
     for number, plan in enumerate(plan_pages(plain, job.settings)):
         (first_path, first_line), (last_path, last_line) = plan.code_bounds()

@@ -9,14 +9,16 @@ page drawn once is never drawn again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codectx.blobs import BlobStore, write_atomically
+from codectx.render import RENDERER_VERSION
 from codectx.render.layout import FileLines, LayoutSettings, PagePlan, draw_page
 
 if TYPE_CHECKING:
@@ -64,6 +66,21 @@ class HighlightCache:
 HIGHLIGHTS = HighlightCache(limit_chars=4_000_000)
 
 
+def content_key(language: str, text: str) -> str:
+    """What a page's pixels take from one file it shows: its language and the exact text drawn."""
+    return f"{language}\0{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
+def page_key(line_map: str, paths: Sequence[str], settings: LayoutSettings, contents: Mapping[str, str]) -> str:
+    """Everything a page's pixels follow from: its line map, its settings and the exact text of every
+    file it shows (`paths`; `contents`: path -> content_key). Equal keys, equal PNGs."""
+    digest = hashlib.sha256(f"{RENDERER_VERSION}\n{settings.key()}\n".encode())
+    digest.update(line_map.encode())
+    for path in paths:
+        digest.update(f"\n{path}\0{contents[path]}".encode())
+    return digest.hexdigest()
+
+
 def draw(source: PageSource) -> bytes:
     """The PNG of a page."""
     from codectx.render.raster import rasterize
@@ -92,6 +109,12 @@ class PageImages:
             source = self._source_of(key)
             if source is None:
                 raise FileNotFoundError(f"page {key} is not in the index: run `codectx index` again")
+            contents = {path: content_key(language, text) for path, (language, text) in source.files.items()}
+            if page_key(source.line_map, list(source.files), source.settings, contents) != key:
+                # A file's stored text changed since the page was laid out (its secrets were masked anew):
+                # its lines may wrap otherwise, so the old line map no longer fits it.
+                raise FileNotFoundError(f"page {key} was laid out from text the index has since re-masked: "
+                                        "ask for the current generation, or run `codectx index` again")  # fmt: skip
             # Several readers may draw the same page at once: each renames a whole file into place.
             write_atomically(png, draw(source))
         return png

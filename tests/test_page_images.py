@@ -9,7 +9,7 @@ import random
 import pytest
 
 from codectx.indexer import index_repository
-from codectx.page_images import PageImages, PageSource, draw
+from codectx.page_images import PageImages, PageSource, content_key, draw, page_key
 from codectx.render.highlight import highlight
 from codectx.render.layout import (
     FileLines,
@@ -73,23 +73,32 @@ def test_no_files_no_pages():
 def test_a_page_is_drawn_once_on_first_request(tmp_path):
     pages = layout_pages([FileLines("m.py", highlight(SOURCE.removesuffix("\n"), "python"))], SETTINGS)
     plan = plan_pages([PlainFile("m.py", SOURCE.removesuffix("\n").split("\n"))], SETTINGS)[1]
+    line_map = plan.stored_line_map()
+    key = page_key(line_map, ["m.py"], SETTINGS, {"m.py": content_key("python", SOURCE)})
     asked: list[str] = []
+    texts = {"m.py": SOURCE}
 
-    def source_of(key: str) -> PageSource | None:
-        asked.append(key)
-        return PageSource(plan.stored_line_map(), SETTINGS, {"m.py": ("python", SOURCE)}) if key == "k" * 64 else None
+    def source_of(wanted: str) -> PageSource | None:
+        asked.append(wanted)
+        return PageSource(line_map, SETTINGS, {"m.py": ("python", texts["m.py"])}) if wanted == key else None
 
     images = PageImages(tmp_path, source_of)
-    (png,) = images.stored_files("k" * 64)
+    (png,) = images.stored_files(key)
     assert not png.exists()
-    assert images.path_for("k" * 64) == png
+    assert images.path_for(key) == png
     assert png.read_bytes() == rasterize(pages[1], SETTINGS)
     first_drawn = png.stat().st_mtime_ns
-    assert images.get("k" * 64) == rasterize(pages[1], SETTINGS)
-    assert png.stat().st_mtime_ns == first_drawn and asked == ["k" * 64]
-    assert set(images.all_digests()) == {"k" * 64}
+    assert images.get(key) == rasterize(pages[1], SETTINGS)
+    assert png.stat().st_mtime_ns == first_drawn and asked == [key]
+    assert set(images.all_digests()) == {key}
     with pytest.raises(OSError, match="not in the index"):
         images.path_for("0" * 64)
+    # A page is drawn only from the very texts it was laid out from.
+    png.unlink()
+    texts["m.py"] = SOURCE.replace("return x", "return  x")
+    with pytest.raises(OSError, match="re-masked"):
+        images.path_for(key)
+    assert not png.exists()
 
 
 def test_index_draws_no_page_until_asked_and_collects_it(make_repo, tmp_path):
@@ -131,3 +140,31 @@ def test_full_line_maps_of_older_indexes_read_as_they_are():
     (page, *_) = layout_pages([FileLines("m.py", highlight(SOURCE, "python"))], SETTINGS)
     older = json.dumps(page.line_map_json())
     assert read_line_map(older) == page.line_map_json()
+
+
+def test_a_page_of_text_masked_since_is_refused_not_misdrawn(tmp_path, capsys):
+    """Allowing a secret changes the stored text of its file: an older generation's page laid out from the
+    masked text is refused with a message, while the current generation's pages draw."""
+    from codectx.cli import main
+    from codectx.secrets import ALLOWLIST_NAME
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "vectors.py").write_text('TEST_VECTOR_TOKEN = "k9Qw2ZrT7mXb4LpVk9Qw2ZrT7mXb4LpVa1b2c3d4"\nOTHER = 1\n')
+    store_dir = tmp_path / "store"
+    assert main(["index", str(repo), "--store", str(store_dir)]) == 0
+    capsys.readouterr()
+    assert main(["secrets", str(repo), "--store", str(store_dir), "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["secrets"]
+    with Store.open(store_dir) as store:
+        old = store.require_generation("claude").id
+        (old_page,) = store.module_pages(old, store.modules(old)[0].name)
+    (repo / ALLOWLIST_NAME).write_text(f"{entry['allowlist_entry']}\n")
+    assert main(["index", str(repo), "--store", str(store_dir)]) == 0
+    with Store.open(store_dir) as store:
+        new = store.require_generation("claude").id
+        (new_page,) = store.module_pages(new, store.modules(new)[0].name)
+        assert new > old and new_page.blob != old_page.blob
+        assert store.pages.get(new_page.blob).startswith(b"\x89PNG")
+        with pytest.raises(OSError, match="re-masked"):
+            store.pages.path_for(old_page.blob)
