@@ -24,8 +24,6 @@ from codectx.structure import STRUCTURE_VERSION, Import, Outline, Symbol, gramma
 from codectx.terms import camel_parts, name_words
 
 if TYPE_CHECKING:  # scan pulls in the secret scanners, which analysis workers do not need
-    import tree_sitter
-
     from codectx.scan import SourceFile
 
 # Below this many characters to analyse, worker start-up costs more than it saves.
@@ -70,12 +68,12 @@ def indexed_lines(text: str) -> tuple[tuple[int, str], ...]:
     )
 
 
-def analyse(path: str, language: str, sha256: str, text: str, tree: tree_sitter.Tree | None = None) -> FileAnalysis:
-    """Pure: one file's catalog entry. `tree`: the highlighter's parse of this text, if there is one to reuse."""
+def analyse(path: str, language: str, sha256: str, text: str) -> FileAnalysis:
+    """Pure: one file's catalog entry."""
     return FileAnalysis(
         sha256=sha256,
         grammar=grammar_for(path, language) or "",
-        outline=outline(path, language, text, tree),
+        outline=outline(path, language, text),
         lines=indexed_lines(text),
         exact=tuple(exact_candidates(text)),
     )

@@ -173,13 +173,13 @@ def _render_all(
         analysed(done[1])
         reporter.advance()
 
-    if pool is None or len(jobs) <= 1 or sum(len(t) for j in jobs for *_, t in j.files) < PARALLEL_RENDER_CHARS:
+    if pool is None or len(jobs) <= 1 or sum(len(t) for j in jobs for _, _, t in j.files) < PARALLEL_RENDER_CHARS:
         meanwhile()
         for job in jobs:
             collect(job.module, render_and_analyse(job))
         return results
     # Largest modules first keeps both workers busy until the end.
-    ordered = sorted(jobs, key=lambda j: -sum(len(t) for *_, t in j.files))
+    ordered = sorted(jobs, key=lambda j: -sum(len(t) for _, _, t in j.files))
     futures = {pool().submit(render_and_analyse, job): job.module for job in ordered}
     # On a thread of its own (tiktoken and SQLite release the GIL): results are stored as they come
     # instead of piling up until it is done.
@@ -302,16 +302,19 @@ def index_repository(
         outlined_in_render = 0
 
         pending: list[FileAnalysis] = []
+        pending_lines = 0
 
         def keep_analyses(analyses: list[FileAnalysis], flush: bool = False) -> None:
             """Store catalog entries tens of thousands of lines at a time: each transaction makes the
             full-text index flush and merge a segment, and more lines held at once cost memory."""
-            nonlocal outlined_in_render
+            nonlocal outlined_in_render, pending_lines
             pending.extend(analyses)
             outlined_in_render += len(analyses)
-            if flush or sum(len(a.lines) for a in pending) >= CATALOG_BATCH_LINES:
+            pending_lines += sum(len(a.lines) for a in analyses)
+            if flush or pending_lines >= CATALOG_BATCH_LINES:
                 store_analyses(store, pending)
                 pending.clear()
+                pending_lines = 0
 
         # Modules the current generation holds as they are keep its pages, whose blobs are never collected.
         current_modules = store.modules(current.id) if current else []

@@ -239,19 +239,13 @@ def _references(compiled: _Compiled, root: Any) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((name.decode("utf-8", errors="replace"), n) for name, n in counts.items() if name))
 
 
-def outline(path: str, language: str, text: str, tree: tree_sitter.Tree | None = None) -> Outline | None:
-    """The file's outline, or None when no grammar covers its language.
-
-    The text is parsed as the highlighter parses it (without its final newline), so `tree`, the tree
-    highlight_parsed built for this text, can stand in for a second parse when its grammar is the same.
-    """
+def outline(path: str, language: str, text: str) -> Outline | None:
+    """The file's outline, or None when no grammar covers its language."""
     grammar = grammar_for(path, language)
     if grammar is None:
         return None
     compiled = _compiled(grammar)
-    if tree is None or tree.language != compiled.parser.language:
-        tree = compiled.parser.parse(tree_sitter_source(text.removesuffix("\n")))
-    root = tree.root_node
+    root = compiled.parser.parse(tree_sitter_source(text.removesuffix("\n"))).root_node
     return Outline(
         grammar=grammar,
         symbols=_nest(_definitions(compiled, root), compiled.spec.max_depth),

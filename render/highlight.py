@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module, resources
-from typing import TYPE_CHECKING
 
 import numpy as np
 from pygments.lexer import Lexer
@@ -30,9 +29,6 @@ from codectx.render.theme import (
     INK_TEXT,
     ink_for,
 )
-
-if TYPE_CHECKING:  # imported where first needed: a warm index run never parses
-    import tree_sitter
 
 StyledLine = tuple[str, bytes]  # a line's text and one ink byte per character
 
@@ -200,8 +196,8 @@ class TreeSitterHighlighter:
             else:
                 self.inks[name] = found
 
-    def parse_and_paint(self, source: bytes) -> tuple[bytearray, tree_sitter.Tree]:
-        """One ink per byte of the UTF-8 source, and its syntax tree (which codectx.structure can reuse)."""
+    def paint(self, source: bytes) -> bytearray:
+        """One ink per byte of the UTF-8 source."""
         painted: list[tuple[int, int, int, int]] = []
         with self._lock:
             tree = self.parser.parse(source)
@@ -213,7 +209,7 @@ class TreeSitterHighlighter:
         inks = bytearray(len(source))
         for start, negative_end, _priority, ink in painted:
             inks[start:-negative_end] = _INK_BYTE[ink] * (-negative_end - start)
-        return inks, tree
+        return inks
 
 
 _INK_BYTE = [bytes([ink]) for ink in range(256)]
@@ -262,35 +258,31 @@ def tree_sitter_source(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def _tree_sitter_inks(text: str, language: str) -> tuple[bytes, tree_sitter.Tree] | None:
+def _tree_sitter_inks(text: str, language: str) -> bytes | None:
     highlighter = tree_sitter_highlighter(language)
     if highlighter is None:
         return None
     source = tree_sitter_source(text)
     try:
-        inks, tree = highlighter.parse_and_paint(source)
+        inks = highlighter.paint(source)
     except Exception:  # a parser failure on odd input: pygments takes over
         return None
     if len(source) == len(text):
-        return bytes(inks), tree
+        return bytes(inks)
     raw = np.frombuffer(source, dtype=np.uint8)
     per_character: bytes = np.frombuffer(inks, dtype=np.uint8)[(raw & 0xC0) != 0x80].tobytes()  # lead bytes only
-    return per_character, tree
+    return per_character
 
 
 def highlight(text: str, language: str) -> list[StyledLine]:
     """Split `text` into '\\n'-separated lines, each with one ink per character."""
-    return highlight_parsed(text, language)[0]
-
-
-def highlight_parsed(text: str, language: str) -> tuple[list[StyledLine], tree_sitter.Tree | None]:
-    """highlight(), plus the syntax tree of tree_sitter_source(text) when tree-sitter painted it."""
-    painted = _tree_sitter_inks(text, language)
-    inks, tree = painted if painted is not None else (_pygments_inks(text, language), None)
+    inks = _tree_sitter_inks(text, language)
+    if inks is None:
+        inks = _pygments_inks(text, language)
     lines: list[StyledLine] = []
     position = 0
     for line in text.split("\n"):
         end = position + len(line)
         lines.append((line, inks[position:end]))
         position = end + 1
-    return lines, tree
+    return lines

@@ -67,6 +67,11 @@ class Grid:
     def column_x(self, column: int) -> int:
         return self.margin + column * (self.column_chars + self.column_gap) * self.cell_width
 
+    def span(self, kind: str, path: str, line: int, part: int, column: int, row: int) -> RowSpan:
+        """A row of the line map, with its pixel box."""
+        x, y = self.column_x(column), self.margin + row * self.cell_height
+        return RowSpan(kind, path, line, part, column, row, x, y, self.column_chars * self.cell_width, self.cell_height)
+
 
 def grid_for(settings: LayoutSettings) -> Grid:
     cell = cell_metrics(settings.font, settings.font_px, settings.line_height)
@@ -149,13 +154,10 @@ class PagePlan:
         return (self.paths[first[3]], int(first[4])), (self.paths[last[3]], int(last[4]))
 
     def spans(self) -> list[RowSpan]:
-        grid = self.grid
-        width, height = grid.column_chars * grid.cell_width, grid.cell_height
         return [
-            RowSpan(_KINDS[kind], self.paths[path], line, part, column, row, grid.column_x(column),
-                    grid.margin + row * height, width, height)
+            self.grid.span(_KINDS[kind], self.paths[path], line, part, column, row)
             for column, row, kind, path, line, part in self.rows.tolist()
-        ]  # fmt: skip
+        ]
 
     def stored_line_map(self) -> str:
         """The line map as the index keeps it: each path once and no boxes, which follow from the grid
@@ -313,13 +315,11 @@ def _pour(rows: Iterator[_Row], grid: Grid) -> list[list[_Row]]:
 
 
 def _spans(columns: Sequence[list[_Row]], grid: Grid) -> list[RowSpan]:
-    width, height = grid.column_chars * grid.cell_width, grid.cell_height
     return [
-        RowSpan(row.kind, row.path, row.line, row.part, column_index, row_index, grid.column_x(column_index),
-                grid.margin + row_index * height, width, height)
+        grid.span(row.kind, row.path, row.line, row.part, column_index, row_index)
         for column_index, column in enumerate(columns)
         for row_index, row in enumerate(column)
-    ]  # fmt: skip
+    ]
 
 
 def _cells(columns: Sequence[list[_Row]], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
