@@ -320,14 +320,19 @@ def _twins(root: Path) -> None:
     write(root, {"handlers/handler.py": "class Handler:\n    def handler(self, handler):\n        return handler\n"})
 
 
-def test_recency_breaks_ties_but_does_not_overwhelm_relevance(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
+def _twins_with_beta_touched(repo: Path, days_later: int) -> None:
+    """_twins committed, then beta.py changed in a commit `days_later`."""
     repo.mkdir()
     git(repo, "init", "-q")
     _twins(repo)
     commit(repo, "first", START)
     (repo / "beta.py").write_text((repo / "beta.py").read_text() + "\n# touched\n")
-    commit(repo, "touch beta", START + 60 * DAY)
+    commit(repo, "touch beta", START + days_later * DAY)
+
+
+def test_recency_breaks_ties_but_does_not_overwhelm_relevance(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    _twins_with_beta_touched(repo, 60)
     (repo / "beta.py").write_text((repo / "beta.py").read_text() + "# again\n")
     commit(repo, "touch beta again", START + 61 * DAY)
     plain = tmp_path / "plain"
@@ -364,12 +369,7 @@ def test_recency_breaks_ties_but_does_not_overwhelm_relevance(tmp_path: Path) ->
 
 def test_query_json_lists_recent_first_and_changed_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    _twins(repo)
-    commit(repo, "first", START)
-    (repo / "beta.py").write_text((repo / "beta.py").read_text() + "\n# touched\n")
-    commit(repo, "touch beta", START + 30 * DAY)
+    _twins_with_beta_touched(repo, 30)
     index_repository(repo, workers=1)
     capsys.readouterr()
     assert main(["query", str(repo), "handler", "--json", "--since", "HEAD~1"]) == 0

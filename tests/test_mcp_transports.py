@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent, TextContent
 from serve_process import SERVE, http_serve
+from trees import indexed_json_copy
 
-from codectx.indexer import index_repository
-
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
 INSPECTOR_VERSION = "2.12.0"
 INSPECTOR_DIR = Path(os.environ.get("CODECTX_INSPECTOR_DIR", f"/tmp/codectx-mcp-inspector-{INSPECTOR_VERSION}"))
 pytestmark = pytest.mark.anyio
@@ -29,10 +26,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("transports") / "repo"
-    shutil.copytree(STDLIB / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
-    index_repository(root, target="claude", workers=1)
-    return root
+    return indexed_json_copy(tmp_path_factory.mktemp("transports") / "repo")
 
 
 @pytest.fixture

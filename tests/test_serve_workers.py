@@ -4,9 +4,7 @@ process of its own publishing while they serve, and every answer from one genera
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sysconfig
 import time
 from pathlib import Path
 
@@ -15,11 +13,10 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 from serve_process import SERVE, free_port, http_serve
+from trees import indexed_json_copy
 
-from codectx.indexer import index_repository
 from codectx.mcp_server.processes import GenerationFollower
 
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
 GENERATION = re.compile(r"\bgeneration (\d+)\b")
 pytestmark = pytest.mark.anyio
 
@@ -60,10 +57,7 @@ def generation_of(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("workers") / "repo"
-    shutil.copytree(STDLIB / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
-    index_repository(root, target="claude", workers=1)
-    return root
+    return indexed_json_copy(tmp_path_factory.mktemp("workers") / "repo")
 
 
 async def test_several_workers_answer_alike(repo: Path) -> None:

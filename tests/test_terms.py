@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codectx.indexer import index_repository
-from codectx.relevance import rank
+from codectx.relevance import Ranking, rank
 from codectx.store import Store
 from codectx.terms import (
     compound_splits,
@@ -106,12 +106,7 @@ def type_name(kind):
 
 def test_verbs_and_stems_in_a_repository(make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path) -> None:
     repo = make_repo({"LICENSE.txt": LICENSE, "pkg/params.py": TYPES, "pkg/suggest.py": SUGGEST, "pkg/hints.py": HINTS})
-    store_dir = tmp_path / "store"
-    index_repository(repo, store_dir=store_dir)
-    with Store.open(store_dir, create=False) as store:
-        generation = store.require_generation("claude").id
-        conversion = rank(store, generation, "type conversion")
-        mistyped = rank(store, generation, "edit distance for mistyped command names")
+    conversion, mistyped = _rankings(repo, tmp_path, "type conversion", "edit distance for mistyped command names")
     assert conversion.files[0].path == "pkg/params.py"
     assert "'convers'" in conversion.files[0].reason
     paths = [f.path for f in mistyped.files]
@@ -131,10 +126,7 @@ def test_a_files_own_name_counts_more_than_its_folders(
 ) -> None:
     body = "def run(value):\n    return value\n"
     repo = make_repo({"parser/helpers.py": body * 3, "tools/parser.py": body * 3, "parser/__init__.py": ""})
-    store_dir = tmp_path / "store"
-    index_repository(repo, store_dir=store_dir)
-    with Store.open(store_dir, create=False) as store:
-        ranking = rank(store, store.require_generation("claude").id, "parser")
+    (ranking,) = _rankings(repo, tmp_path, "parser")
     assert ranking.files[0].path == "tools/parser.py"
 
 
@@ -160,11 +152,7 @@ def test_a_shorthand_the_code_uses_matches_the_words_it_stands_for(
     body = "def open_file(path):\n    # read the whole file, then search it\n    return path.read()\n"
     mmap = "class MmapReader:\n    def open(self, path):\n        return mmap.mmap(path.fileno(), 0)\n"
     repo = make_repo({"search/read.py": body * 3, "search/mmap.py": mmap, "search/other.py": body})
-    store_dir = tmp_path / "store"
-    index_repository(repo, store_dir=store_dir)
-    with Store.open(store_dir, create=False) as store:
-        generation = store.require_generation("claude").id
-        ranking = rank(store, generation, "searching a file through a memory map")
+    (ranking,) = _rankings(repo, tmp_path, "searching a file through a memory map")
     assert ranking.files[0].path == "search/mmap.py"
     assert "path matches 'search', 'memori', 'map'" in ranking.files[0].reason  # mmap.py, for both words
 
@@ -183,12 +171,7 @@ def test_examples_yield_to_the_code_they_use_unless_asked_for(
 ) -> None:
     body = "def sign_cookie(value, secret):\n    # the cookie is signed with the secret\n    return value + secret\n"
     repo = make_repo({"lib/cookies.py": body, "examples/cookies/app.py": body + "\n\nsign_cookie('a', 'b')\n"})
-    store_dir = tmp_path / "store"
-    index_repository(repo, store_dir=store_dir)
-    with Store.open(store_dir, create=False) as store:
-        generation = store.require_generation("claude").id
-        plain = rank(store, generation, "where is a cookie signed")
-        asked = rank(store, generation, "an example that signs a cookie")
+    plain, asked = _rankings(repo, tmp_path, "where is a cookie signed", "an example that signs a cookie")
     assert plain.files[0].path == "lib/cookies.py"
     scores = {f.path: f.score for f in asked.files}
     assert scores["examples/cookies/app.py"] >= 0.9 * scores["lib/cookies.py"]
@@ -199,20 +182,23 @@ def test_a_file_named_after_an_identifier_in_the_question_matches_it(
 ) -> None:
     body = "test('sends', () => {\n  res.send(Buffer.from('hello'))\n  res.json({})\n})\n"
     repo = make_repo({"test/res.send.js": body, "test/res.json.js": body * 2, "test/app.send.js": body * 2})
-    store_dir = tmp_path / "store"
-    index_repository(repo, store_dir=store_dir)
-    with Store.open(store_dir, create=False) as store:
-        ranking = rank(store, store.require_generation("claude").id, "which tests cover res.send with a buffer")
+    (ranking,) = _rankings(repo, tmp_path, "which tests cover res.send with a buffer")
     assert ranking.files[0].path == "test/res.send.js"
     assert "'res send'" in ranking.files[0].reason
 
 
-def _ranked(make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path, files: dict[str, str], question: str):
-    repo = make_repo(dict(files))
+def _rankings(repo: Path, tmp_path: Path, *questions: str) -> list[Ranking]:
+    """Index `repo` into a store under tmp_path and rank it for each question."""
     store_dir = tmp_path / "store"
     index_repository(repo, store_dir=store_dir)
     with Store.open(store_dir, create=False) as store:
-        return [f.path for f in rank(store, store.require_generation("claude").id, question).files]
+        generation = store.require_generation("claude").id
+        return [rank(store, generation, question) for question in questions]
+
+
+def _ranked(make_repo: Callable[[dict[str, str | bytes]], Path], tmp_path: Path, files: dict[str, str], question: str):
+    (ranking,) = _rankings(make_repo(dict(files)), tmp_path, question)
+    return [f.path for f in ranking.files]
 
 
 def test_a_short_file_about_the_question_outranks_a_long_one_that_mentions_its_words_apart(

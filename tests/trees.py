@@ -16,3 +16,16 @@ def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
         else:
             path.write_text(content)
     return root
+
+
+def indexed_json_copy(root: Path) -> Path:
+    """The standard library's json package copied into `root` and indexed for claude in its default store."""
+    import shutil
+    import sysconfig
+
+    from codectx.indexer import index_repository
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    shutil.copytree(stdlib / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
+    index_repository(root, target="claude", workers=1)
+    return root
