@@ -30,6 +30,22 @@ class VendorRule:
     prefix: re.Pattern[str] | None = None  # the start of the value that stays visible (the vendor's mark)
     near: re.Pattern[str] | None = None  # a vendor name that must precede the value on its line
     min_entropy: float = 0.0  # bits per character the value must reach (for formats without a prefix)
+    literal: str = ""  # text every match starts with, case and all: a scan tries the pattern only where it stands
+
+
+_LEADING_LITERAL = re.compile(r"(?:[A-Za-z0-9_-]|\\\.)+")
+
+
+def _leading_literal(body: str) -> str:
+    """The literal text a pattern body starts with ("SG\\.[A-Z]{22}" -> "SG."), or "" when it starts with
+    a group or a class; a character a quantifier follows is left out, being optional or repeated."""
+    match = _LEADING_LITERAL.match(body)
+    if match is None:
+        return ""
+    literal = match.group()
+    if body[match.end() : match.end() + 1] in ("?", "*", "+", "{"):
+        literal = literal[:-2] if literal.endswith("\\.") else literal[:-1]
+    return literal.replace("\\.", ".")
 
 
 def _rule(
@@ -38,7 +54,10 @@ def _rule(
 ) -> VendorRule:  # fmt: skip
     pattern = re.compile(f"{_START}(?P<secret>{body}){end}", flags)
     near_pattern = re.compile(near, re.IGNORECASE) if near else None
-    return VendorRule(kind, pattern, keywords, re.compile(prefix) if prefix else None, near_pattern, min_entropy)
+    literal = "" if flags else _leading_literal(body)
+    return VendorRule(
+        kind, pattern, keywords, re.compile(prefix) if prefix else None, near_pattern, min_entropy, literal
+    )
 
 
 VENDOR_RULES: tuple[VendorRule, ...] = (

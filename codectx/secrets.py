@@ -58,10 +58,14 @@ _KEY_HEADER_LINE = re.compile(r"^\W*(?:Proc-Type|DEK-Info|Comment|Version|Hash):
 # A line of key material as code writes it: base64 runs, perhaps commented, quoted, escaped, joined with `+`.
 _KEY_MATERIAL_LINE = re.compile(r"""^[\s"'`,;+(\[#/*-]*(?:[A-Za-z0-9+/=]|\\n)+[\s"'`,;+)\]\\]*$""")
 _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=\\]{2,}")
-_URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.:-]{1,30})://(?P<user>[^\s:/?#@'\"`<>]{0,128}):"
-    r"(?P<secret>[^\s/?#@'\"`<>]{1,256})@(?=[A-Za-z0-9\[_-])"
-)
+_URL_SCHEME = r"[A-Za-z][A-Za-z0-9+.:-]{1,30}"
+_URL_AFTER_SCHEME = r"://(?P<user>[^\s:/?#@'\"`<>]{0,128}):(?P<secret>[^\s/?#@'\"`<>]{1,256})@(?=[A-Za-z0-9\[_-])"
+_URL_CREDENTIALS = re.compile(f"(?P<scheme>{_URL_SCHEME}){_URL_AFTER_SCHEME}")
+# The same matches, found from their "://" (a literal the regex engine can look for quickly) backwards:
+# a pattern that starts with a character class tries every position of the text.
+_URL_TAIL = re.compile(_URL_AFTER_SCHEME)
+_SCHEME_BEFORE = re.compile(f"{_URL_SCHEME}\\Z")
+SCHEME_MAX_CHARS = 31
 _NAME_TAIL = re.compile(r"[\w.$-]*")
 # Between a credential's name and its value, on its line: closing quotes or brackets, a call, an operator.
 _SEPARATOR = re.compile(
@@ -179,6 +183,8 @@ def _automaton(words: Iterable[str]) -> ahocorasick.Automaton:
 
 # One pass over a text finds every rule keyword in it (about 7x faster than a substring test per keyword).
 _KEYWORDS = _automaton(keyword for rule in VENDOR_RULES for keyword in rule.keywords)
+# A rule that starts with a literal this long is tried only where the literal stands (rule_matches).
+MIN_LITERAL = 2
 _NAME_STARTS = _automaton(SECRET_NAME_STARTS)
 
 
@@ -201,9 +207,23 @@ def _rules_to_run(lowered: str) -> list[VendorRule]:
     return [rule for rule in VENDOR_RULES if not present.isdisjoint(rule.keywords)]
 
 
+def rule_matches(rule: VendorRule, text: str) -> Iterator[re.Match[str]]:
+    """The matches of rule.pattern.finditer(text); a rule that starts with a literal is tried only where
+    that literal stands (its pattern opens with a look-behind, which makes the engine try every position)."""
+    if len(rule.literal) < MIN_LITERAL:
+        yield from rule.pattern.finditer(text)
+        return
+    start = text.find(rule.literal)
+    while start != -1:
+        match = rule.pattern.match(text, start)
+        if match:
+            yield match
+        start = text.find(rule.literal, match.end() if match else start + 1)
+
+
 def _vendor_spans(text: str, lowered: str) -> Iterator[_Raw]:
     for rule in _rules_to_run(lowered):
-        for match in rule.pattern.finditer(text):
+        for match in rule_matches(rule, text):
             value = match.group("secret")
             if rule.min_entropy and entropy(value) < rule.min_entropy:
                 continue
@@ -243,8 +263,19 @@ def _private_key_spans(text: str) -> Iterator[_Raw]:
             position = stop + 1
 
 
+def url_credentials(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _URL_CREDENTIALS.finditer(text), found from each "://" backwards."""
+    resume = 0
+    for tail in _URL_TAIL.finditer(text):
+        scheme = _SCHEME_BEFORE.search(text, max(resume, tail.start() - SCHEME_MAX_CHARS), tail.start())
+        match = _URL_CREDENTIALS.match(text, scheme.start()) if scheme else None
+        if match:
+            yield match
+            resume = match.end()
+
+
 def _url_credential_spans(text: str) -> Iterator[_Raw]:
-    for match in _URL_CREDENTIALS.finditer(text):
+    for match in url_credentials(text):
         password = match.group("secret")
         # Its place makes it a password: only placeholders and words (`user:pass@`) are let through.
         if len(password) < 6 or is_placeholder(password) or entropy(password) < 2.5 or is_wordy(password):

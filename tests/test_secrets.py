@@ -413,3 +413,30 @@ def test_secret_names_finds_what_the_pattern_finds(stdlib):
         expected = [m.span() for m in SECRET_NAME.finditer(text)]
         assert [m.span() for m in secret_names(text)] == expected
     assert sum(len(list(secret_names(t))) for t in texts) > 50
+
+
+def test_shortcut_scans_find_what_the_patterns_find(stdlib, tmp_path):
+    """Rules tried only where their literal stands, and URL credentials found from their "://", give the
+    plain patterns' matches: on every planted key in every context, on crafted edge cases and on real code."""
+    from codectx.secret_rules import VENDOR_RULES
+    from codectx.secrets import _URL_CREDENTIALS, rule_matches, url_credentials
+
+    plant(tmp_path / "corpus", seed=3)
+    crafted = [
+        "postgres://u:s3cr3tPass@db x://a:b@c redis://:pw12345678@h aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa://u:p@h",
+        "jdbc:mysql://root:Zq8xWv2k@h mongodb+srv://a:b@c://d:e@f SKSK0123456789abcdef0123456789abcdef xSK",
+        "patpatABCDEFGHIJKLMN." + "a" * 64 + " key-key-" + "0" * 32,
+    ]
+    texts = crafted + [p.read_text() for p in sorted((tmp_path / "corpus").rglob("*")) if p.is_file()]
+    texts += [p.read_text() for p in sorted((stdlib / "urllib").rglob("*.py"))]
+    found = 0
+    for text in texts:
+        expected = [m.span() for m in _URL_CREDENTIALS.finditer(text)]
+        assert [m.span() for m in url_credentials(text)] == expected
+        found += len(expected)
+        for rule in VENDOR_RULES:
+            expected = [m.span() for m in rule.pattern.finditer(text)]
+            assert [m.span() for m in rule_matches(rule, text)] == expected, rule.kind
+            found += len(expected)
+    assert found > 1000
+    assert sum(bool(rule.literal) for rule in VENDOR_RULES) > 40
