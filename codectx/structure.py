@@ -74,8 +74,9 @@ def _language(grammar: str) -> tree_sitter.Language:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     parser: tree_sitter.Parser
-    definitions: tree_sitter.Query
-    imports: tree_sitter.Query | None
+    # Definitions' patterns, then imports': one query, because walking the tree costs more than its matches.
+    shape: tree_sitter.Query
+    definition_patterns: int
     identifiers: tree_sitter.Query | None
     spec: LanguageSpec
 
@@ -87,8 +88,8 @@ def _compiled(grammar: str) -> _Compiled:
     identifiers = " ".join(f"({kind})" for kind in spec.identifiers)
     return _Compiled(
         parser=tree_sitter.Parser(language),
-        definitions=tree_sitter.Query(language, spec.definitions),
-        imports=tree_sitter.Query(language, spec.imports) if spec.imports.strip() else None,
+        shape=tree_sitter.Query(language, f"{spec.definitions}\n{spec.imports}"),
+        definition_patterns=tree_sitter.Query(language, spec.definitions).pattern_count,
         identifiers=tree_sitter.Query(language, f"[{identifiers}] @ref") if identifiers else None,
         spec=spec,
     )
@@ -143,10 +144,15 @@ def _verbatim_name(text: str) -> str:
 _Definition = tuple[int, int, str, str, int, int]  # start byte, -end byte, kind, name, first line, last line
 
 
-def _definitions(compiled: _Compiled, root: Any) -> list[_Definition]:
+_Match = tuple[int, dict[str, list[Any]]]  # a query match: (pattern index, nodes by capture name)
+
+
+def _definitions(compiled: _Compiled, matches: list[_Match]) -> list[_Definition]:
     found: dict[tuple[int, int], tuple[int, _Definition]] = {}
     verbatim = compiled.spec.verbatim
-    for pattern, captures in tree_sitter.QueryCursor(compiled.definitions).matches(root):
+    for pattern, captures in matches:
+        if pattern >= compiled.definition_patterns:
+            continue
         definition = next(((k, v[0]) for k, v in captures.items() if k.startswith("definition.")), None)
         if definition is None:
             continue
@@ -217,11 +223,11 @@ def _python_from_import(node: Any) -> list[str]:
     return [f"{base}{separator}{name}" for name in names]
 
 
-def _imports(compiled: _Compiled, root: Any) -> tuple[Import, ...]:
+def _imports(compiled: _Compiled, matches: list[_Match]) -> tuple[Import, ...]:
     found: list[Import] = []
-    if compiled.imports is None:
-        return ()
-    for _pattern, captures in tree_sitter.QueryCursor(compiled.imports).matches(root):
+    for pattern, captures in matches:
+        if pattern < compiled.definition_patterns:
+            continue
         for node in captures.get("import", []):
             target = _text(node).strip().removeprefix("import ").strip().strip("\"'<>`")
             if target:
@@ -246,10 +252,11 @@ def outline(path: str, language: str, text: str) -> Outline | None:
         return None
     compiled = _compiled(grammar)
     root = compiled.parser.parse(tree_sitter_source(text.removesuffix("\n"))).root_node
+    matches = tree_sitter.QueryCursor(compiled.shape).matches(root)
     return Outline(
         grammar=grammar,
-        symbols=_nest(_definitions(compiled, root), compiled.spec.max_depth),
-        imports=_imports(compiled, root),
+        symbols=_nest(_definitions(compiled, matches), compiled.spec.max_depth),
+        imports=_imports(compiled, matches),
         references=_references(compiled, root),
     )
 
