@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from codectx.glossary import exact_candidates
 from codectx.store import LINE_ROWID_SHIFT, Store, drop_catalog_entries, pack_lines, rows_in
 from codectx.structure import STRUCTURE_VERSION, Import, Outline, Symbol, grammar_for, outline
-from codectx.terms import camel_parts, name_words
+from codectx.terms import name_words, with_camel_parts
 
 if TYPE_CHECKING:  # scan pulls in the secret scanners, which analysis workers do not need
     from codectx.scan import SourceFile
@@ -59,10 +59,10 @@ class FileFacts:
 
 
 def indexed_lines(text: str) -> tuple[tuple[int, str], ...]:
-    """Non-blank lines, each with the parts of its camelCase identifiers appended (see terms.camel_parts)."""
-    extra = camel_parts(text)
+    """Non-blank lines, each with the parts of its camelCase identifiers appended (see terms.with_camel_parts)."""
+    known: dict[str, str] = {}
     return tuple(
-        (number, f"{line} {extra[number]}" if number in extra else line)
+        (number, with_camel_parts(line, known))
         for number, line in enumerate(text.split("\n"), start=1)
         if line and not line.isspace()
     )

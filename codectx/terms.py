@@ -88,33 +88,20 @@ def split_identifier(name: str) -> list[str]:
     return [part.lower() for part in _PARTS.findall(name)]
 
 
-def camel_parts(text: str) -> dict[int, str]:
-    """Line number -> the parts of that line's camelCase identifiers, space-separated.
-
-    Indexed beside the line so "redirect" finds "HTTPRedirectHandler"; the full-text tokenizer
-    already splits snake_case at underscores. Most lines have no case change, so one cheap pass
-    finds the lines that do and only those are split.
+def with_camel_parts(line: str, known: dict[str, str]) -> str:
+    """The line with the parts of its camelCase identifiers appended, space-separated, so that "redirect"
+    finds "HTTPRedirectHandler" (the full-text tokenizer already splits snake_case at underscores).
+    `known` keeps identifiers split before. Most lines have no case change, and a cheap test finds them.
     """
-    numbers: list[int] = []
-    line, position = 1, 0
-    for match in _CASE_CHANGE.finditer(text):
-        line += text.count("\n", position, match.start())
-        position = match.start()
-        if not numbers or numbers[-1] != line:
-            numbers.append(line)
-    if not numbers:
-        return {}
-    lines = text.split("\n")
-    split: dict[str, str] = {}
-    parts: dict[int, str] = {}
-    for number in numbers:
-        words = _CAMEL.findall(lines[number - 1])
-        for word in words:
-            if word not in split:
-                split[word] = " ".join(split_identifier(word))
-        if words:
-            parts[number] = " ".join(split[word] for word in words)
-    return parts
+    if line.islower() or not _CASE_CHANGE.search(line):
+        return line
+    parts = []
+    for word in _CAMEL.findall(line):
+        split = known.get(word)
+        if split is None:
+            split = known[word] = " ".join(split_identifier(word))
+        parts.append(split)
+    return f"{line} {' '.join(parts)}" if parts else line
 
 
 @lru_cache(maxsize=8192)
