@@ -41,6 +41,7 @@ from codectx.terms import (
     shorthand_forms,
     split_identifier,
 )
+from codectx.topics import asked_topics, topic_weight
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -524,9 +525,11 @@ def rank(
             lexical[path] *= examples
     seeds = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:SEED_FILES])
     graph_rank = _scaled(pagerank(sorted(matcher.files), basis.edges, seeds)) if seeds else {}
+    topics = asked_topics(query)
     ranked: list[RankedFile] = []
     for path, row in matcher.files.items():
-        score = (lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)) * weights.get(row.kind, 1.0)
+        weight = topic_weight(topics, path, row.kind, weights.get(row.kind, 1.0))
+        score = (lexical.get(path, 0.0) + RANK_WEIGHT * graph_rank.get(path, 0.0)) * weight
         score *= recency_factor(recency, path)
         if score <= 0:
             continue
