@@ -11,8 +11,9 @@ import contextlib
 import sqlite3
 import threading
 import time
+from array import array
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -32,13 +33,30 @@ CHUNK_CHARS = 500_000
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedLines:
+    """A file's non-blank lines as the full-text index holds them: their numbers, and their texts joined by
+    newlines (no indexed text holds one). Two flat parts, because an index sends hundreds of thousands of
+    lines between processes, and a tuple per line cost more to send than to make."""
+
+    numbers: array[int]
+    text: str
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def rows(self) -> Iterator[tuple[int, str]]:
+        """(line number, text as indexed) for each line."""
+        return zip(self.numbers, self.text.split("\n"), strict=False) if self.numbers else iter(())
+
+
+@dataclass(frozen=True, slots=True)
 class FileAnalysis:
     """Everything the catalog stores for one file content."""
 
     sha256: str
     grammar: str  # "" when no grammar outlines the language
     outline: Outline | None
-    lines: tuple[tuple[int, str], ...]  # (line number, text as indexed) for non-blank lines
+    lines: IndexedLines
     exact: tuple[tuple[int, str], ...]  # (line number, candidate string)
 
 
@@ -58,14 +76,16 @@ class FileFacts:
     imports: tuple[str, ...]
 
 
-def indexed_lines(text: str) -> tuple[tuple[int, str], ...]:
+def indexed_lines(text: str) -> IndexedLines:
     """Non-blank lines, each with the parts of its camelCase identifiers appended (see terms.with_camel_parts)."""
     known: dict[str, str] = {}
-    return tuple(
-        (number, with_camel_parts(line, known))
-        for number, line in enumerate(text.split("\n"), start=1)
-        if line and not line.isspace()
-    )
+    numbers = array("I")
+    texts: list[str] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line and not line.isspace():
+            numbers.append(number)
+            texts.append(with_camel_parts(line, known))
+    return IndexedLines(numbers, "\n".join(texts))
 
 
 def analyse(path: str, language: str, sha256: str, text: str) -> FileAnalysis:
@@ -167,11 +187,13 @@ def update_catalog(
 def _insert(db: sqlite3.Connection, analysis: FileAnalysis) -> None:
     cursor = db.execute(
         "INSERT INTO catalog (sha256, grammar, version, lines) VALUES (?, ?, ?, ?)",
-        (analysis.sha256, analysis.grammar, STRUCTURE_VERSION, pack_lines(analysis.lines)),
+        (analysis.sha256, analysis.grammar, STRUCTURE_VERSION, pack_lines(analysis.lines.rows())),
     )
     file_id = int(cursor.lastrowid or 0)
     base = file_id << LINE_ROWID_SHIFT
-    db.executemany("INSERT INTO line_fts (rowid, text) VALUES (?, ?)", [(base | n, t) for n, t in analysis.lines])
+    db.executemany(
+        "INSERT INTO line_fts (rowid, text) VALUES (?, ?)", ((base | n, t) for n, t in analysis.lines.rows())
+    )
     db.executemany("INSERT INTO exact_strings VALUES (?, ?, ?)", [(file_id, n, s) for n, s in analysis.exact])
     if analysis.outline is None:
         return

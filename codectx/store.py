@@ -615,7 +615,7 @@ def _drop_orphan_catalog(db: sqlite3.Connection) -> None:
     )
 
 
-def pack_lines(lines: Sequence[tuple[int, str]]) -> bytes:
+def pack_lines(lines: Iterable[tuple[int, str]]) -> bytes:
     """(line number, indexed text) rows as compact bytes (no indexed text holds a newline)."""
     return isal_zlib.compress("\n".join(f"{n}\t{text}" for n, text in lines).encode("utf-8", "surrogatepass"), 1)
 
