@@ -134,9 +134,10 @@ def writer_lock(store_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# Below this much source, a process pool costs more to start than it saves (measured on 2 cores:
-# 630-660k characters index faster in one process, 710k and more in a pool).
-PARALLEL_RENDER_CHARS = 700_000
+# Below this much source, a process pool costs more to start than it saves (measured on 2 cores, cold
+# `codectx index`, medians of 5: 0.63-1.25M characters index 3-8% faster in one process, 3.1M 18%
+# slower). Whether to boot workers early is judged by the bytes a scan will read, which is no less.
+PARALLEL_RENDER_CHARS = 2_000_000
 CATALOG_BATCH_LINES = 50_000
 
 
