@@ -1,3 +1,3 @@
-from codectx.cli import main
+from codectx.cli import run
 
-raise SystemExit(main())
+run()

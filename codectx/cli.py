@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import itertools
 import json
@@ -958,6 +959,14 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass  # not a real file (tests capture output)
+
+
+def run() -> NoReturn:
+    """The `codectx` command. Python collects garbage over every object once more at exit, which costs
+    a short command up to a tenth of its time; frozen objects are skipped, and are freed all the same."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
