@@ -2,7 +2,8 @@
 
 "Which CI workflow runs the tests", "which extra do I install for SOCKS", "what does the make target
 do" and "which docs page explains timeouts" each name the kind of file that answers them: a CI
-workflow, the package manifest, the build file, a documentation page. Class weights put code first
+workflow, the package manifest, the build file, a documentation page (or the contributing guide,
+the changelog, the security policy). Class weights put code first
 (codectx.classes), which is right for most questions and wrong for these; a question that names a
 topic weighs the files of that topic TOPIC_WEIGHT times, above code that merely shares its words.
 
@@ -73,6 +74,15 @@ def _is_document(_path: str, kind: str) -> bool:
     return kind == "docs"
 
 
+def _named(*stems: str) -> Callable[[str, str], bool]:
+    """Prose files whose name starts with one of `stems` (CONTRIBUTING.md, docs/changes.rst; not history.py)."""
+
+    def holds(path: str, kind: str) -> bool:
+        return kind in ("docs", "licence") and _parts(path)[1].replace("-", "_").startswith(stems)
+
+    return holds
+
+
 _CI_PHRASES = (
     "ci", "workflow", "workflows", "github actions", "github action", "continuous integration", "travis", "appveyor",
     "circleci", "gitlab ci", "ci job", "ci jobs",
@@ -92,11 +102,23 @@ _DOCS_PHRASES = (
     "docs explain", "docs describe", "docs site", "documentation site", "user guide", "tutorial", "documented",
     "readme",
 )  # fmt: skip
+_CONTRIBUTING_PHRASES = (
+    "contribute", "contributing", "contribution guide", "contributor guide", "development environment",
+    "dev environment", "development setup", "set up for development", "pull request process",
+)  # fmt: skip
+_CHANGELOG_PHRASES = ("changelog", "change log", "release notes", "changes file", "news file")
+_POLICY_PHRASES = (
+    "security policy", "report a vulnerability", "reporting a vulnerability", "reporting vulnerabilities",
+    "code of conduct",
+)  # fmt: skip
 TOPICS: tuple[Topic, ...] = (
     Topic("ci", _CI_PHRASES, _is_ci),
     Topic("manifest", _MANIFEST_PHRASES, _is_manifest),
     Topic("build", _BUILD_PHRASES, _is_build),
     Topic("docs", _DOCS_PHRASES, _is_document),
+    Topic("contributing", _CONTRIBUTING_PHRASES, _named("contributing", "hacking", "development", "developing")),
+    Topic("changelog", _CHANGELOG_PHRASES, _named("changelog", "changes", "history", "news", "release_notes")),
+    Topic("policy", _POLICY_PHRASES, _named("security", "code_of_conduct")),
 )
 _WORD = re.compile(r"[a-z0-9]+")
 

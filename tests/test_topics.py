@@ -22,6 +22,9 @@ from codectx.topics import asked_topics
         ("what is the minimum node version the package declares", {"manifest"}),
         ("what does the make target for tests do", {"build"}),
         ("which docs page explains timeouts", {"docs"}),
+        ("how do I set up a development environment to contribute", {"contributing"}),
+        ("where are the release notes for 2.0", {"changelog"}),
+        ("how do I report a vulnerability", {"policy"}),
         # Words that name a subject of the code, not a kind of file:
         ("when does generated documentation include a see also section", set()),
         ("where is the variable declared that holds extra headers", set()),
