@@ -111,11 +111,16 @@ _POLICY_PHRASES = (
     "security policy", "report a vulnerability", "reporting a vulnerability", "reporting vulnerabilities",
     "code of conduct",
 )  # fmt: skip
+_TESTS_PHRASES = (
+    "which tests", "what tests", "which test", "which test file", "tests check", "tests cover", "tests that",
+    "tests for", "test for", "test cases", "test case", "test files", "integration tests", "unit tests", "tested",
+)  # fmt: skip
 TOPICS: tuple[Topic, ...] = (
     Topic("ci", _CI_PHRASES, _is_ci),
     Topic("manifest", _MANIFEST_PHRASES, _is_manifest),
     Topic("build", _BUILD_PHRASES, _is_build),
     Topic("docs", _DOCS_PHRASES, _is_document),
+    Topic("tests", _TESTS_PHRASES, lambda _path, kind: kind == "test"),
     Topic("contributing", _CONTRIBUTING_PHRASES, _named("contributing", "hacking", "development", "developing")),
     Topic("changelog", _CHANGELOG_PHRASES, _named("changelog", "changes", "history", "news", "release_notes")),
     Topic("policy", _POLICY_PHRASES, _named("security", "code_of_conduct")),

@@ -25,6 +25,8 @@ from codectx.topics import asked_topics
         ("how do I set up a development environment to contribute", {"contributing"}),
         ("where are the release notes for 2.0", {"changelog"}),
         ("how do I report a vulnerability", {"policy"}),
+        ("which tests check mutually exclusive flags", {"tests"}),
+        ("how does the test client capture output", set()),
         # Words that name a subject of the code, not a kind of file:
         ("when does generated documentation include a see also section", set()),
         ("where is the variable declared that holds extra headers", set()),
