@@ -98,7 +98,7 @@ class ImportResolver:
 
 def _name_weight(name: str, definers: int) -> float:
     weight = 1.0
-    compound = ("_" in name.strip("_")) or (any(c.isupper() for c in name) and any(c.islower() for c in name))
+    compound = ("_" in name.strip("_")) or (name != name.lower() and name != name.upper())  # snake_ or camelCase
     if compound and len(name) >= 8:
         weight *= 10
     if name.startswith("_"):
