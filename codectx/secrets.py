@@ -65,7 +65,7 @@ _URL_CREDENTIALS = re.compile(f"(?P<scheme>{_URL_SCHEME}){_URL_AFTER_SCHEME}")
 # a pattern that starts with a character class tries every position of the text.
 _URL_TAIL = re.compile(_URL_AFTER_SCHEME)
 _SCHEME_BEFORE = re.compile(f"{_URL_SCHEME}\\Z")
-SCHEME_MAX_CHARS = 31
+SCHEME_MAX_CHARS = 31  # the longest scheme _URL_SCHEME takes: a letter and 30 more characters
 _NAME_TAIL = re.compile(r"[\w.$-]*")
 # Between a credential's name and its value, on its line: closing quotes or brackets, a call, an operator.
 _SEPARATOR = re.compile(
