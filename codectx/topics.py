@@ -111,6 +111,24 @@ _POLICY_PHRASES = (
     "security policy", "report a vulnerability", "reporting a vulnerability", "reporting vulnerabilities",
     "code of conduct",
 )  # fmt: skip
+_SUPPORT_PHRASES = (
+    "test helper", "test helpers", "helper that the tests", "helpers the tests", "the tests use", "tests use",
+    "in my tests", "test utility", "test utilities", "testing utilities",
+    "test runner", "test client", "test server", "test fixture", "test fixtures", "fixtures",
+)  # fmt: skip
+# A test file proper: it holds tests, not the helpers tests share.
+_TEST_FILE = re.compile(r"^(test_.*|.*_tests?\.[^.]+|.*[._-](test|spec)s?\.[^.]+)$")
+_SUPPORT_STEMS = ("testing", "testutil", "testutils", "conftest", "helpers", "fixtures", "testserver")
+
+
+def _is_test_support(path: str, kind: str) -> bool:
+    """Helpers that tests share: a test-class file that is not itself a test file, or a testing module."""
+    name = _parts(path)[1]
+    if kind == "test":
+        return not _TEST_FILE.match(name) or name.startswith("conftest")
+    return kind == "source" and name.split(".")[0] in _SUPPORT_STEMS
+
+
 _TESTS_PHRASES = (
     "which tests", "what tests", "which test", "which test file", "tests check", "tests cover", "tests that",
     "tests for", "test for", "test cases", "test case", "test files", "integration tests", "unit tests", "tested",
@@ -121,6 +139,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("build", _BUILD_PHRASES, _is_build),
     Topic("docs", _DOCS_PHRASES, _is_document),
     Topic("tests", _TESTS_PHRASES, lambda _path, kind: kind == "test"),
+    Topic("test support", _SUPPORT_PHRASES, _is_test_support),
     Topic("contributing", _CONTRIBUTING_PHRASES, _named("contributing", "hacking", "development", "developing")),
     Topic("changelog", _CHANGELOG_PHRASES, _named("changelog", "changes", "history", "news", "release_notes")),
     Topic("policy", _POLICY_PHRASES, _named("security", "code_of_conduct")),

@@ -26,7 +26,8 @@ from codectx.topics import asked_topics
         ("where are the release notes for 2.0", {"changelog"}),
         ("how do I report a vulnerability", {"policy"}),
         ("which tests check mutually exclusive flags", {"tests"}),
-        ("how does the test client capture output", set()),
+        ("how does the test client capture output", {"test support"}),
+        ("is there a test helper that sets environment variables", {"test support"}),
         # Words that name a subject of the code, not a kind of file:
         ("when does generated documentation include a see also section", set()),
         ("where is the variable declared that holds extra headers", set()),
@@ -88,3 +89,13 @@ def test_a_named_topic_outranks_code_that_shares_its_words(
         generation = store.require_generation("claude").id
         first = [rank(store, generation, q).files[0].path for q in questions]
     assert first == ["src/app/matrix.py", ".github/workflows/tests.yml", "src/app/timeouts.py", "docs/timeouts.md"]
+
+
+def test_helpers_the_tests_share_are_test_support_but_tests_are_not() -> None:
+    from codectx.topics import TOPICS
+
+    (support,) = [t for t in TOPICS if t.name == "test support"]
+    assert support.holds("tests/utils.py", "test") and support.holds("tests/conftest.py", "test")
+    assert support.holds("src/click/testing.py", "source")
+    assert not support.holds("tests/test_utils.py", "test") and not support.holds("command_test.go", "test")
+    assert not support.holds("src/click/core.py", "source")
