@@ -158,6 +158,10 @@ def _reclaim_on_failure(store: Store) -> Iterator[None]:
         raise
 
 
+def _chars(job: RenderJob) -> int:
+    return sum(len(text) for _, _, text in job.files)
+
+
 def _render_all(
     jobs: list[RenderJob],
     pool: Callable[[], Executor] | None,
@@ -174,13 +178,13 @@ def _render_all(
         analysed(done[1])
         reporter.advance()
 
-    if pool is None or len(jobs) <= 1 or sum(len(t) for j in jobs for _, _, t in j.files) < PARALLEL_RENDER_CHARS:
+    if pool is None or len(jobs) <= 1 or sum(map(_chars, jobs)) < PARALLEL_RENDER_CHARS:
         meanwhile()
         for job in jobs:
             collect(job.module, render_and_analyse(job))
         return results
     # Largest modules first keeps both workers busy until the end.
-    ordered = sorted(jobs, key=lambda j: -sum(len(t) for _, _, t in j.files))
+    ordered = sorted(jobs, key=_chars, reverse=True)
     futures = {pool().submit(render_and_analyse, job): job.module for job in ordered}
     # On a thread of its own (tiktoken and SQLite release the GIL): results are stored as they come
     # instead of piling up until it is done.

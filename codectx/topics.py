@@ -85,13 +85,13 @@ def _named(*stems: str) -> Callable[[str, str], bool]:
 
 _CI_PHRASES = (
     "ci", "workflow", "workflows", "github actions", "github action", "continuous integration", "travis", "appveyor",
-    "circleci", "gitlab ci", "ci job", "ci jobs",
+    "circleci",
 )  # fmt: skip
 _MANIFEST_PHRASES = (
-    "dependency", "dependencies", "extras", "optional extra", "optional dependency", "optional dependencies",
-    "package metadata", "entry point", "entry points", "console script", "console scripts", "manifest",
+    "dependency", "dependencies", "extras", "optional extra", "package metadata", "entry point", "entry points",
+    "console script", "console scripts", "manifest",
     "package declares", "requires python", "python requires", "minimum supported", "msrv", "crate features",
-    "cargo features", "peer dependency", "requirements file",
+    "cargo features", "requirements file",
 )  # fmt: skip
 _BUILD_PHRASES = (
     "makefile", "make target", "make targets", "make command", "justfile", "build script", "nox session",
@@ -112,7 +112,7 @@ _POLICY_PHRASES = (
     "code of conduct",
 )  # fmt: skip
 _SUPPORT_PHRASES = (
-    "test helper", "test helpers", "helper that the tests", "helpers the tests", "the tests use", "tests use",
+    "test helper", "test helpers", "helper that the tests", "helpers the tests", "tests use",
     "in my tests", "test utility", "test utilities", "testing utilities",
     "test runner", "test client", "test server", "test fixture", "test fixtures", "fixtures",
 )  # fmt: skip
@@ -125,12 +125,12 @@ def _is_test_support(path: str, kind: str) -> bool:
     """Helpers that tests share: a test-class file that is not itself a test file, or a testing module."""
     name = _parts(path)[1]
     if kind == "test":
-        return not _TEST_FILE.match(name) or name.startswith("conftest")
+        return not _TEST_FILE.match(name)
     return kind == "source" and name.split(".")[0] in _SUPPORT_STEMS
 
 
 _TESTS_PHRASES = (
-    "which tests", "what tests", "which test", "which test file", "tests check", "tests cover", "tests that",
+    "which tests", "what tests", "which test", "tests check", "tests cover", "tests that",
     "tests for", "test for", "test cases", "test case", "test files", "integration tests", "unit tests", "tested",
 )  # fmt: skip
 TOPICS: tuple[Topic, ...] = (
